@@ -1,0 +1,269 @@
+"""Version 1 payloads of the Reelhouse domain events (DESIGN.md section 3).
+
+Rules (enforced by the contract tests against the committed JSON Schemas in ``schemas/``):
+- a published version only ever gains optional fields;
+- anything else is a new version (``...v2``) published side by side until consumers move;
+- wire names are camelCase like the REST API.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class EventPayload(BaseModel):
+    """Base of every event payload: frozen, camelCase on the wire, unknown fields ignored.
+
+    Subclasses set ``event_type`` (the full CloudEvents type, version included).
+    """
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    event_type: ClassVar[str]
+
+    def subject(self) -> str | None:
+        """The entity id the event is about (``videoId`` or ``streamId``), used as CloudEvents subject."""
+        for name in ("video_id", "stream_id"):
+            value = getattr(self, name, None)
+            if value is not None:
+                return str(value)
+        return None
+
+
+# --- gallery ---------------------------------------------------------------------------------------
+
+
+class VideoCreatedV1(EventPayload):
+    """A video record was created in DRAFT (gallery). Sizes in bytes."""
+
+    event_type: ClassVar[str] = "reelhouse.video.created.v1"
+    video_id: uuid.UUID
+    owner_id: str
+    title: str
+    source_mime: str
+    source_size_bytes: int = Field(ge=1)
+    source_extension: str | None = None
+
+
+class VideoDeletedV1(EventPayload):
+    """A video was deleted; owners of derived state (upload sessions, media, projections) clean up."""
+
+    event_type: ClassVar[str] = "reelhouse.video.deleted.v1"
+    video_id: uuid.UUID
+    owner_id: str | None = None
+
+
+class VideoRetryRequestedV1(EventPayload):
+    """The owner asked to re-run the transcode of a FAILED video whose source still exists."""
+
+    event_type: ClassVar[str] = "reelhouse.video.retry_requested.v1"
+    video_id: uuid.UUID
+    owner_id: str | None = None
+    bucket: str | None = None
+    source_file_key: str | None = None
+    source_mime: str | None = None
+    source_size_bytes: int | None = None
+
+
+# --- upload ----------------------------------------------------------------------------------------
+
+
+class VideoUploadStartedV1(EventPayload):
+    """An upload session was opened for a video (DRAFT -> UPLOADING)."""
+
+    event_type: ClassVar[str] = "reelhouse.video.upload_started.v1"
+    video_id: uuid.UUID
+    upload_session_id: uuid.UUID
+
+
+class VideoUploadFailedV1(EventPayload):
+    """An upload session failed or was canceled; ``reason`` is a stable code such as CANCELED."""
+
+    event_type: ClassVar[str] = "reelhouse.video.upload_failed.v1"
+    video_id: uuid.UUID
+    upload_session_id: uuid.UUID
+    reason: str
+
+
+class VideoUploadedV1(EventPayload):
+    """The source file is complete in the uploads bucket (size checked against the declared size).
+
+    ``checksum`` is the S3 multipart ETag of the object (MD5 of part MD5s, ``-N`` suffix).
+    """
+
+    event_type: ClassVar[str] = "reelhouse.video.uploaded.v1"
+    video_id: uuid.UUID
+    owner_id: str
+    upload_session_id: uuid.UUID
+    bucket: str
+    source_file_key: str
+    source_size_bytes: int = Field(ge=1)
+    source_mime: str
+    checksum: str
+
+
+# --- transcoder ------------------------------------------------------------------------------------
+
+
+class TranscodeStartedV1(EventPayload):
+    """A worker took the transcode job (UPLOADED -> TRANSCODING)."""
+
+    event_type: ClassVar[str] = "reelhouse.transcode.started.v1"
+    video_id: uuid.UUID
+    job_id: uuid.UUID
+    attempt: int = Field(ge=1)
+    worker: str | None = None
+
+
+class TranscodeProgressV1(EventPayload):
+    """Progress of a running job; ``percent`` in 0..100, throttled by the worker."""
+
+    event_type: ClassVar[str] = "reelhouse.transcode.progress.v1"
+    video_id: uuid.UUID
+    job_id: uuid.UUID
+    attempt: int = Field(ge=1)
+    percent: float = Field(ge=0, le=100)
+
+
+class RenditionV1(BaseModel):
+    """One HLS rendition: dimensions in pixels, ``bandwidth`` peak bits/s, key of its media playlist."""
+
+    model_config = ConfigDict(frozen=True, alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    quality: str
+    width: int
+    height: int
+    bandwidth: int
+    codecs: str
+    playlist_key: str
+
+
+class TranscodeCompletedV1(EventPayload):
+    """All outputs are in the media bucket; ``masterKey`` was written last so it is never half-visible.
+
+    Keys are object keys in ``bucket`` (the media bucket); ``durationSeconds`` in seconds.
+    """
+
+    event_type: ClassVar[str] = "reelhouse.transcode.completed.v1"
+    video_id: uuid.UUID
+    job_id: uuid.UUID | None = None
+    bucket: str | None = None
+    duration_seconds: float
+    width: int
+    height: int
+    master_key: str
+    renditions: tuple[RenditionV1, ...] = Field(min_length=1)
+    poster_key: str | None = None
+    thumbnail_keys: tuple[str, ...] = ()
+
+
+class TranscodeFailedV1(EventPayload):
+    """The job failed; ``failReason`` is a stable code (UNSUPPORTED_MEDIA, NO_VIDEO_STREAM, CORRUPT_SOURCE,
+    UNSUPPORTED_CODEC, TRANSCODE_ERROR, TIMEOUT, SOURCE_MISSING); ``retryable`` says whether a retry may help.
+    """
+
+    event_type: ClassVar[str] = "reelhouse.transcode.failed.v1"
+    video_id: uuid.UUID
+    job_id: uuid.UUID | None = None
+    fail_reason: str
+    detail: str = ""
+    attempt: int = Field(ge=1)
+    retryable: bool
+
+
+# --- streaming -------------------------------------------------------------------------------------
+
+
+class StreamStartedV1(EventPayload):
+    """A live stream went LIVE."""
+
+    event_type: ClassVar[str] = "reelhouse.stream.started.v1"
+    stream_id: uuid.UUID
+    owner_id: str
+    started_at: datetime
+    playback_path: str | None = None
+
+
+class StreamEndedV1(EventPayload):
+    """A live stream ENDED."""
+
+    event_type: ClassVar[str] = "reelhouse.stream.ended.v1"
+    stream_id: uuid.UUID
+    owner_id: str
+    ended_at: datetime
+    playback_path: str | None = None
+
+
+class StreamRecordedV1(EventPayload):
+    """The recording of a stream is an MP4 in the uploads bucket and becomes a VOD video."""
+
+    event_type: ClassVar[str] = "reelhouse.stream.recorded.v1"
+    stream_id: uuid.UUID
+    owner_id: str
+    bucket: str
+    source_file_key: str
+    title: str
+
+
+class PlaybackViewedV1(EventPayload):
+    """A viewer fetched a playback URL (view counts)."""
+
+    event_type: ClassVar[str] = "reelhouse.playback.viewed.v1"
+    video_id: uuid.UUID
+    viewer_id: str | None = None
+    at: datetime
+
+
+# --- chat ------------------------------------------------------------------------------------------
+
+
+class ChatPostedV1(EventPayload):
+    """A chat message was accepted."""
+
+    event_type: ClassVar[str] = "reelhouse.chat.posted.v1"
+    message_id: uuid.UUID
+    stream_id: uuid.UUID
+    user_id: str
+    username: str
+    text: str
+    sent_at: datetime
+
+
+class ChatDeletedV1(EventPayload):
+    """A moderator deleted a chat message."""
+
+    event_type: ClassVar[str] = "reelhouse.chat.deleted.v1"
+    message_id: uuid.UUID
+    stream_id: uuid.UUID
+
+
+CATALOGUE: dict[str, type[EventPayload]] = {
+    m.event_type: m
+    for m in (
+        VideoCreatedV1,
+        VideoDeletedV1,
+        VideoRetryRequestedV1,
+        VideoUploadStartedV1,
+        VideoUploadFailedV1,
+        VideoUploadedV1,
+        TranscodeStartedV1,
+        TranscodeProgressV1,
+        TranscodeCompletedV1,
+        TranscodeFailedV1,
+        StreamStartedV1,
+        StreamEndedV1,
+        StreamRecordedV1,
+        PlaybackViewedV1,
+        ChatPostedV1,
+        ChatDeletedV1,
+    )
+}
+"""Every published event type (version included) -> its payload model."""
+
+
+def payload_model_for(event_type: str) -> type[EventPayload]:
+    """Return the payload model of ``event_type``; raises KeyError for an unknown type or version."""
+    return CATALOGUE[event_type]

@@ -1,0 +1,233 @@
+"""Idempotent event consumption with bounded retries and a dead-letter queue.
+
+One :class:`EventConsumer` per service reads the service's queue through FastStream (manual acks).
+For each delivery it:
+
+1. parses the CloudEvents envelope and the payload model of its ``type`` (a malformed message or an
+   unknown type goes straight to the DLQ with ``x-dlq-reason``; the consumer keeps running);
+2. runs the handler. In ``inbox`` mode the handler runs inside one transaction that first inserts
+   ``(consumer, event id)`` into the inbox with ON CONFLICT DO NOTHING: a duplicate is skipped and
+   acked, and the state change, the inbox row and any outbox events commit together. In ``self``
+   mode the handler manages its own transactions (long jobs such as a transcode);
+3. on :class:`PermanentError` dead-letters at once; on any other exception republishes the message to
+   the retry queue with ``x-attempt`` + 1 and an exponential delay, and after ``max_attempts``
+   deliveries dead-letters it. The original is acked only after the republish is confirmed.
+
+Sources: STACK-NOTES "FastStream 0.7" and "Outbox and inbox"; DESIGN.md section 3.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aio_pika
+import structlog
+from faststream import AckPolicy
+from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
+from pydantic import ValidationError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reelhouse.contracts import CloudEvent
+from reelhouse.contracts.events import EventPayload, payload_model_for
+from reelhouse.platform.db import Database
+from reelhouse.platform.messaging.outbox import add_event
+from reelhouse.platform.messaging.schema import inbox
+from reelhouse.platform.messaging.topology import DLX_EXCHANGE, ServiceQueues
+
+log = structlog.get_logger(__name__)
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying cannot help (the message goes to the DLQ at once)."""
+
+
+@dataclass
+class HandlerContext:
+    """What a handler receives besides the payload.
+
+    ``session`` is the open transaction in ``inbox`` mode (None in ``self`` mode); ``db`` the service
+    database; ``envelope`` the CloudEvent; ``attempt`` the delivery attempt (1-based);
+    ``redelivered`` True when RabbitMQ redelivers after a consumer died.
+    """
+
+    service: str
+    db: Database
+    envelope: CloudEvent
+    attempt: int
+    redelivered: bool
+    session: AsyncSession | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def publish(self, payload: EventPayload, session: AsyncSession | None = None) -> CloudEvent:
+        """Add ``payload`` to the outbox in ``session`` (default: the handler's transaction)."""
+        s = session or self.session
+        if s is None:
+            raise RuntimeError("no open session: pass one in 'self' mode")
+        return await add_event(s, payload, source=f"/reelhouse/{self.service}", correlation_id=self.envelope.correlationid or self.envelope.id)
+
+
+Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    """A handler for one event type; ``mode`` is ``inbox`` (default) or ``self`` (own transactions)."""
+
+    func: Handler
+    mode: Literal["inbox", "self"] = "inbox"
+
+
+class EventConsumer:
+    """Consumes ``queues.main`` with FastStream and dispatches to ``handlers`` by event type.
+
+    ``handlers`` maps full event types (``reelhouse.video.uploaded.v1``) to :class:`HandlerSpec`.
+    ``max_attempts`` counts deliveries (1 = no retry); ``backoff_seconds`` is the first retry delay,
+    doubled each attempt and capped at 60 s. ``prefetch`` is the consumer's unacked-message limit
+    (1 for competing transcoder workers).
+    """
+
+    def __init__(
+        self,
+        service: str,
+        broker: RabbitBroker,
+        db: Database,
+        queues: ServiceQueues,
+        handlers: dict[str, HandlerSpec],
+        max_attempts: int = 5,
+        backoff_seconds: float = 1.0,
+        prefetch: int = 10,
+        extras: dict[str, Any] | None = None,
+    ) -> None:
+        self.service = service
+        self.broker = broker
+        self.db = db
+        self.queues = queues
+        self.handlers = handlers
+        self.max_attempts = max_attempts
+        self.backoff_seconds = backoff_seconds
+        self.extras = extras or {}
+        self.processed = 0
+        self.dead_lettered = 0
+        self.subscriber = broker.subscriber(
+            RabbitQueue(queues.main, declare=False),
+            ack_policy=AckPolicy.MANUAL,
+            channel=_channel(prefetch),
+        )
+        self.subscriber(self._on_message)
+
+    async def _dead_letter(self, msg: RabbitMessage, reason: str, detail: str) -> None:
+        raw = msg.raw_message
+        headers = dict(raw.headers or {})
+        headers.update({"x-dlq-reason": reason, "x-dlq-detail": detail[:1000], "x-dlq-service": self.service})
+        await self.broker.publish(
+            raw.body,
+            exchange=DLX_EXCHANGE,
+            routing_key=self.queues.dlq,
+            headers=headers,
+            persist=True,
+            message_id=raw.message_id,
+            correlation_id=raw.correlation_id,
+            content_type=raw.content_type,
+            message_type=raw.type,
+            mandatory=True,
+        )
+        self.dead_lettered += 1
+        log.error("event.dead_lettered", reason=reason, detail=detail[:300], message_id=raw.message_id)
+
+    async def _retry(self, msg: RabbitMessage, attempt: int, error: str) -> None:
+        raw = msg.raw_message
+        delay = min(self.backoff_seconds * (2 ** (attempt - 1)), 60.0)
+        headers = dict(raw.headers or {})
+        headers.update({"x-attempt": attempt + 1, "x-last-error": error[:500]})
+        await self.broker.publish(
+            raw.body,
+            queue=self.queues.retry,
+            headers=headers,
+            persist=True,
+            expiration=int(delay * 1000),
+            message_id=raw.message_id,
+            correlation_id=raw.correlation_id,
+            content_type=raw.content_type,
+            message_type=raw.type,
+            mandatory=True,
+        )
+        log.warning("event.retry_scheduled", attempt=attempt, delay_s=delay, error=error[:300])
+
+    async def _on_message(self, body: Any, msg: RabbitMessage) -> None:  # noqa: ANN401
+        raw = msg.raw_message
+        attempt = int((raw.headers or {}).get("x-attempt", 1) or 1)
+        try:
+            data = json.loads(raw.body)
+            envelope = CloudEvent.model_validate(data)
+            try:
+                spec = self.handlers[envelope.type]
+            except KeyError:
+                await self._dead_letter(msg, "UNKNOWN_EVENT_TYPE", envelope.type)
+                await msg.ack()
+                return
+            payload = payload_model_for(envelope.type).model_validate(envelope.data)
+        except (ValueError, ValidationError, KeyError, TypeError) as exc:
+            await self._dead_letter(msg, "MALFORMED_EVENT", f"{type(exc).__name__}: {exc}")
+            await msg.ack()
+            return
+
+        structlog.contextvars.bind_contextvars(event_id=envelope.id, event_type=envelope.type)
+        try:
+            ctx = HandlerContext(
+                service=self.service,
+                db=self.db,
+                envelope=envelope,
+                attempt=attempt,
+                redelivered=bool(raw.redelivered),
+                extras=self.extras,
+            )
+            if spec.mode == "inbox":
+                async with self.db.session() as session:
+                    inserted = await session.execute(
+                        pg_insert(inbox)
+                        .values(consumer=self.service, event_id=envelope.id, event_type=envelope.type)
+                        .on_conflict_do_nothing()
+                        .returning(inbox.c.event_id)
+                    )
+                    if inserted.first() is None:
+                        log.info("event.duplicate_skipped")
+                    else:
+                        ctx.session = session
+                        await spec.func(ctx, payload)
+            else:
+                await spec.func(ctx, payload)
+            self.processed += 1
+            await msg.ack()
+        except PermanentError as exc:
+            await self._dead_letter(msg, "PERMANENT_FAILURE", str(exc))
+            await msg.ack()
+        except Exception as exc:  # noqa: BLE001 - every other error is retried, then dead-lettered
+            log.exception("event.handler_failed", attempt=attempt)
+            err = f"{type(exc).__name__}: {exc}"
+            if attempt >= self.max_attempts:
+                await self._dead_letter(msg, "RETRIES_EXHAUSTED", err)
+            else:
+                await self._retry(msg, attempt, err)
+            await msg.ack()
+        finally:
+            structlog.contextvars.unbind_contextvars("event_id", "event_type")
+
+
+def _channel(prefetch: int):  # noqa: ANN202
+    from faststream.rabbit import Channel
+
+    return Channel(prefetch_count=prefetch)
+
+
+async def connect_and_declare(amqp_url: str, exchange: str, queues: ServiceQueues, routing_keys: list[str], delivery_limit: int) -> None:
+    """Open a short aio-pika connection and declare the service's topology (see topology module)."""
+    from reelhouse.platform.messaging.topology import declare_topology
+
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        await declare_topology(channel, exchange, queues, routing_keys, delivery_limit)

@@ -1,0 +1,298 @@
+"""pytest fixtures for service tests against REAL components (DESIGN.md section 7).
+
+- PostgreSQL and RabbitMQ: the live servers named by ``REELHOUSE_TEST_POSTGRES_URL`` /
+  ``REELHOUSE_TEST_AMQP_URL`` (defaults: the local servers) when reachable; otherwise testcontainers
+  when a Docker engine answers; otherwise the test is skipped with the reason.
+- S3: a moto server (an S3-compatible HTTP server) on a free port for the session.
+
+Every session gets its own database names, queue prefix and exchange so tests never touch a running
+local stack. Registered as a plugin by the repository's root ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import pytest
+
+from reelhouse.platform.settings import PlatformSettings
+
+
+def _reachable(url: str, default_port: int) -> bool:
+    u = urlparse(url.replace("postgresql+psycopg", "postgresql"))
+    try:
+        with socket.create_connection((u.hostname or "127.0.0.1", u.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """An unused TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """SQLAlchemy URL of a PostgreSQL server (any database) for tests."""
+    url = os.environ.get("REELHOUSE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    if _reachable(url, 5432):
+        yield url
+        return
+    try:
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16.4-alpine", driver="psycopg") as pg:
+            yield pg.get_connection_url()
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no PostgreSQL: {url} unreachable and no container engine ({exc})")
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """AMQP URL of a RabbitMQ broker for tests."""
+    url = os.environ.get("REELHOUSE_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    if _reachable(url, 5672):
+        yield url
+        return
+    try:
+        from testcontainers.rabbitmq import RabbitMqContainer
+
+        with RabbitMqContainer("rabbitmq:3.13-management-alpine") as rmq:
+            p = rmq.get_connection_params()
+            yield f"amqp://guest:guest@{p.host}:{p.port}/"
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"no RabbitMQ: {url} unreachable and no container engine ({exc})")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """URL of an S3-compatible server (moto in server mode) started for the test session."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("moto server did not start")
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def test_run_id() -> str:
+    """A short random id that namespaces databases, queues and buckets of this test session."""
+    return secrets.token_hex(4)
+
+
+@pytest.fixture(scope="session")
+def platform_settings(postgres_url: str, amqp_url: str, s3_endpoint: str, test_run_id: str) -> PlatformSettings:
+    """Settings pointing at the test infrastructure with names unique to this session."""
+    return PlatformSettings(
+        postgres_url=postgres_url,
+        amqp_url=amqp_url,
+        database_prefix=f"reelhouse_t{test_run_id}_",
+        queue_prefix=f"reelhouse.t{test_run_id}.",
+        events_exchange=f"reelhouse.t{test_run_id}.events",
+        s3_endpoint_url=s3_endpoint,
+        uploads_bucket=f"t{test_run_id}-uploads",
+        media_bucket=f"t{test_run_id}-media",
+        retry_backoff_seconds=0.2,
+        max_delivery_attempts=3,
+    )
+
+
+def wait_until(predicate, timeout: float = 15.0, interval: float = 0.1, message: str = "condition"):  # noqa: ANN001, ANN201
+    """Poll ``predicate()`` until it returns a truthy value (returned) or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}; last value: {last!r}")
+
+
+def auth_headers(settings: PlatformSettings, user_id: str) -> dict[str, str]:
+    """``Authorization`` header with a dev JWT for ``user_id``."""
+    from reelhouse.platform.auth import issue_token
+
+    return {"Authorization": f"Bearer {issue_token(user_id, settings.jwt_secret)}"}
+
+
+class running_service:  # noqa: N801 - used as a context manager like a function
+    """Context manager: create + migrate the service database, run the app (lifespan included: consumer
+    and relay) in a Starlette TestClient, and drop the database and queues afterwards.
+
+    ``defn`` is a :class:`reelhouse.platform.runtime.ServiceDefinition`; yields the TestClient.
+    """
+
+    def __init__(self, defn) -> None:  # noqa: ANN001
+        self.defn = defn
+
+    def __enter__(self):  # noqa: ANN204
+        from fastapi.testclient import TestClient
+
+        from reelhouse.platform.runtime import create_app
+
+        self.defn.prepare_database()
+        self.client = TestClient(create_app(self.defn))
+        self.client.__enter__()
+        return self.client
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        import asyncio
+
+        import aio_pika
+
+        from reelhouse.platform.db import drop_database
+
+        self.client.__exit__(*exc)
+
+        async def _delete_queues() -> None:
+            conn = await aio_pika.connect(self.defn.settings.amqp_url)
+            async with conn:
+                ch = await conn.channel()
+                q = self.defn.queues
+                for name in (q.main, q.retry, q.dlq):
+                    try:
+                        await ch.queue_delete(name)
+                    except Exception:  # noqa: BLE001
+                        ch = await conn.channel()
+
+        if self.defn.handlers:
+            asyncio.run(_delete_queues())
+        drop_database(self.defn.database_url)
+
+
+def publish_raw(settings: PlatformSettings, routing_key: str, body: bytes, message_id: str | None = None, headers: dict | None = None) -> None:
+    """Publish raw bytes to the events exchange (persistent, mandatory) — for malformed-message tests."""
+    import asyncio
+
+    import aio_pika
+
+    async def _go() -> None:
+        conn = await aio_pika.connect(settings.amqp_url)
+        async with conn:
+            ch = await conn.channel(publisher_confirms=True, on_return_raises=True)
+            ex = await ch.declare_exchange(settings.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+            await ex.publish(
+                aio_pika.Message(body, message_id=message_id, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, headers=headers or {}),
+                routing_key=routing_key,
+                mandatory=True,
+            )
+
+    asyncio.run(_go())
+
+
+def publish_event(settings: PlatformSettings, payload, event_id: str | None = None) -> str:  # noqa: ANN001
+    """Publish ``payload`` (an EventPayload) in a CloudEvents envelope; returns the event id.
+
+    Passing the same ``event_id`` twice simulates a duplicate delivery.
+    """
+    from reelhouse.platform.messaging.outbox import make_envelope
+
+    env = make_envelope(payload, source="/reelhouse/tests")
+    if event_id:
+        env = env.model_copy(update={"id": event_id})
+    publish_raw(settings, env.routing_key, env.model_dump_json().encode(), message_id=env.id)
+    return env.id
+
+
+class EventCapture:
+    """A temporary queue bound to the events exchange that records what services publish.
+
+    ``routing_keys`` like ``video.created.v1`` or ``#``. Use as a context manager; :meth:`wait_for`
+    returns the decoded envelopes (dicts) matching a predicate.
+    """
+
+    def __init__(self, settings: PlatformSettings, routing_keys: list[str]) -> None:
+        self.settings = settings
+        self.routing_keys = routing_keys
+        self.name = f"{settings.queue_prefix}capture.{secrets.token_hex(3)}"
+        self.seen: list[dict] = []
+
+    def _run(self, coro_fn):  # noqa: ANN001, ANN202
+        import asyncio
+
+        import aio_pika
+
+        async def _go():  # noqa: ANN202
+            conn = await aio_pika.connect(self.settings.amqp_url)
+            async with conn:
+                ch = await conn.channel()
+                return await coro_fn(ch, aio_pika)
+
+        return asyncio.run(_go())
+
+    def __enter__(self) -> EventCapture:
+        async def _declare(ch, aio_pika):  # noqa: ANN001, ANN202
+            ex = await ch.declare_exchange(self.settings.events_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+            q = await ch.declare_queue(self.name, durable=False, arguments={"x-expires": 120_000})
+            for key in self.routing_keys:
+                await q.bind(ex, routing_key=key)
+
+        self._run(_declare)
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        async def _delete(ch, aio_pika):  # noqa: ANN001, ANN202, ARG001
+            await ch.queue_delete(self.name)
+
+        self._run(_delete)
+
+    def drain(self) -> list[dict]:
+        """Fetch everything currently in the queue into :attr:`seen`; returns :attr:`seen`."""
+        import json
+
+        async def _get(ch, aio_pika):  # noqa: ANN001, ANN202, ARG001
+            q = await ch.get_queue(self.name)
+            out = []
+            while True:
+                msg = await q.get(no_ack=True, fail=False)
+                if msg is None:
+                    return out
+                out.append(json.loads(msg.body))
+
+        self.seen.extend(self._run(_get))
+        return self.seen
+
+    def wait_for(self, predicate, timeout: float = 15.0, count: int = 1) -> list[dict]:  # noqa: ANN001
+        """Wait until at least ``count`` captured envelopes satisfy ``predicate``; returns them."""
+        return wait_until(lambda: (m := [e for e in self.drain() if predicate(e)]) and len(m) >= count and m, timeout, 0.2, "captured events")
+
+
+def queue_depth(settings: PlatformSettings, queue: str) -> int:
+    """Number of ready messages in ``queue`` (passive declare)."""
+    import asyncio
+
+    import aio_pika
+
+    async def _go() -> int:
+        conn = await aio_pika.connect(settings.amqp_url)
+        async with conn:
+            ch = await conn.channel()
+            q = await ch.declare_queue(queue, passive=True)
+            return q.declaration_result.message_count or 0
+
+    return asyncio.run(_go())

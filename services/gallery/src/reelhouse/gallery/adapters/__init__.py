@@ -1,0 +1,1 @@
+"""Gallery adapters (database tables and queries)."""

@@ -1,0 +1,1 @@
+"""Gallery domain rules: the video state machine and upload validation (no I/O)."""

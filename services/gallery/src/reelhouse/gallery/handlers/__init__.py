@@ -1,0 +1,171 @@
+"""Gallery event handlers: the lifecycle driven by upload and transcode events.
+
+Events may arrive out of order (they come from different services) and more than once: each handler
+walks the shortest allowed path of the state machine to its target, ignores events the lifecycle
+makes moot (READY never rolls back) and relies on the inbox for duplicates.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy import delete
+
+from reelhouse.contracts.events import (
+    TranscodeCompletedV1,
+    TranscodeFailedV1,
+    TranscodeProgressV1,
+    TranscodeStartedV1,
+    VideoUploadedV1,
+    VideoUploadFailedV1,
+    VideoUploadStartedV1,
+)
+from reelhouse.gallery.adapters.db import Video, VideoAsset, utcnow
+from reelhouse.gallery.domain.lifecycle import IllegalTransition, VideoStatus, check_transition, path_to
+from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec
+
+log = structlog.get_logger(__name__)
+
+
+async def _locked_video(ctx: HandlerContext, video_id) -> Video | None:  # noqa: ANN001
+    video = await ctx.session.get(Video, video_id, with_for_update=True)
+    if video is None:
+        log.info("gallery.event_for_unknown_video", video_id=str(video_id))
+    return video
+
+
+def _advance(video: Video, target: VideoStatus, *, has_assets: bool = False) -> bool:
+    """Move ``video`` to ``target`` through allowed steps; False (and unchanged) when not possible."""
+    try:
+        steps = path_to(VideoStatus(video.status), target)
+        current = VideoStatus(video.status)
+        for step in steps:
+            check_transition(
+                current,
+                step,
+                source_exists=bool(video.source_file_key),
+                has_assets=has_assets,
+            )
+            current = step
+    except IllegalTransition as exc:
+        log.info("gallery.transition_ignored", video_id=str(video.id), current=video.status, target=target, why=str(exc))
+        return False
+    if steps:
+        video.status = target
+        video.version += 1
+        video.updated_at = utcnow()
+    return True
+
+
+async def on_upload_started(ctx: HandlerContext, event: VideoUploadStartedV1) -> None:
+    """DRAFT -> UPLOADING."""
+    video = await _locked_video(ctx, event.video_id)
+    if video and video.status == VideoStatus.DRAFT:
+        _advance(video, VideoStatus.UPLOADING)
+        ctx.session.add(video)
+
+
+async def on_uploaded(ctx: HandlerContext, event: VideoUploadedV1) -> None:
+    """UPLOADING -> UPLOADED; records where the source is (needed for retries)."""
+    video = await _locked_video(ctx, event.video_id)
+    if video is None:
+        return
+    if video.status in (VideoStatus.DRAFT, VideoStatus.UPLOADING):
+        video.source_bucket = event.bucket
+        video.source_file_key = event.source_file_key
+        video.source_checksum = event.checksum
+        video.source_size_bytes = event.source_size_bytes
+        _advance(video, VideoStatus.UPLOADED)
+        ctx.session.add(video)
+
+
+async def on_upload_failed(ctx: HandlerContext, event: VideoUploadFailedV1) -> None:
+    """UPLOADING -> FAILED for provider failures. A user cancel (reason CANCELED) leaves the video in
+    UPLOADING so a new session can be opened (seed 003: a failed session is replaced, not resumed)."""
+    if event.reason == "CANCELED":
+        return
+    video = await _locked_video(ctx, event.video_id)
+    if video and video.status == VideoStatus.UPLOADING and _advance(video, VideoStatus.FAILED):
+        video.fail_reason = f"UPLOAD_{event.reason}"
+        ctx.session.add(video)
+
+
+async def on_transcode_started(ctx: HandlerContext, event: TranscodeStartedV1) -> None:
+    """UPLOADED (or FAILED, on retry) -> TRANSCODING."""
+    video = await _locked_video(ctx, event.video_id)
+    if video is None or video.status == VideoStatus.READY:
+        return
+    if video.status == VideoStatus.FAILED and event.attempt <= video.transcode_attempt:
+        return  # a stale start from before the failure
+    if _advance(video, VideoStatus.TRANSCODING):
+        video.transcode_attempt = max(video.transcode_attempt, event.attempt)
+        video.transcode_progress = 0.0
+        video.fail_reason = None
+        video.fail_detail = None
+        ctx.session.add(video)
+
+
+async def on_transcode_progress(ctx: HandlerContext, event: TranscodeProgressV1) -> None:
+    """Store the percent while TRANSCODING (shown on GET /api/videos/{id})."""
+    video = await _locked_video(ctx, event.video_id)
+    if video and video.status == VideoStatus.TRANSCODING:
+        video.transcode_progress = max(video.transcode_progress or 0.0, round(event.percent, 1))
+        ctx.session.add(video)
+
+
+async def on_transcode_completed(ctx: HandlerContext, event: TranscodeCompletedV1) -> None:
+    """-> READY with the asset rows (master, renditions, poster, thumbnails) written in the same transaction."""
+    video = await _locked_video(ctx, event.video_id)
+    if video is None or video.status == VideoStatus.READY:
+        return
+    if not _advance(video, VideoStatus.READY, has_assets=True):
+        return
+    await ctx.session.execute(delete(VideoAsset).where(VideoAsset.video_id == video.id))
+    assets = [VideoAsset(video_id=video.id, type="HLS_MASTER", container="m3u8", file_key=event.master_key,
+                         width=event.width, height=event.height)]
+    for r in event.renditions:
+        assets.append(VideoAsset(video_id=video.id, type="HLS_RENDITION", quality_label=r.quality, bandwidth=r.bandwidth,
+                                 width=r.width, height=r.height, codec=r.codecs, container="m3u8", file_key=r.playlist_key))
+    if event.poster_key:
+        assets.append(VideoAsset(video_id=video.id, type="POSTER", container="jpg", file_key=event.poster_key))
+    for key in event.thumbnail_keys:
+        assets.append(VideoAsset(video_id=video.id, type="THUMBNAIL", container="jpg", file_key=key))
+    ctx.session.add_all(assets)
+    video.master_key = event.master_key
+    video.poster_key = event.poster_key
+    video.duration_seconds = event.duration_seconds
+    video.width = event.width
+    video.height = event.height
+    video.transcode_progress = 100.0
+    video.fail_reason = None
+    video.fail_detail = None
+    ctx.session.add(video)
+
+
+async def on_transcode_failed(ctx: HandlerContext, event: TranscodeFailedV1) -> None:
+    """TRANSCODING -> FAILED with the stable failReason (a READY video ignores late failures)."""
+    video = await _locked_video(ctx, event.video_id)
+    if video is None or video.status == VideoStatus.READY:
+        return
+    if _advance(video, VideoStatus.FAILED):
+        video.fail_reason = event.fail_reason
+        video.fail_detail = event.detail[:2000]
+        video.transcode_attempt = max(video.transcode_attempt, event.attempt)
+        ctx.session.add(video)
+
+
+HANDLERS: dict[str, HandlerSpec] = {
+    VideoUploadStartedV1.event_type: HandlerSpec(on_upload_started),
+    VideoUploadedV1.event_type: HandlerSpec(on_uploaded),
+    VideoUploadFailedV1.event_type: HandlerSpec(on_upload_failed),
+    TranscodeStartedV1.event_type: HandlerSpec(on_transcode_started),
+    TranscodeProgressV1.event_type: HandlerSpec(on_transcode_progress),
+    TranscodeCompletedV1.event_type: HandlerSpec(on_transcode_completed),
+    TranscodeFailedV1.event_type: HandlerSpec(on_transcode_failed),
+}
+"""Event type -> handler; the gallery queue is bound to exactly these types."""
+
+PUBLISHES: tuple[str, ...] = (
+    "reelhouse.video.created.v1",
+    "reelhouse.video.deleted.v1",
+    "reelhouse.video.retry_requested.v1",
+)

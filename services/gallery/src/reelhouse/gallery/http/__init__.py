@@ -1,0 +1,1 @@
+"""Gallery HTTP routes."""

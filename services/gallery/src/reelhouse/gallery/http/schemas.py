@@ -1,0 +1,103 @@
+"""Request and response bodies of the gallery API (seed 003 section 2.1, camelCase on the wire)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+
+class ApiModel(BaseModel):
+    """camelCase JSON, snake_case Python."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class CreateVideo(ApiModel):
+    """POST /api/videos. ``sourceSizeBytes`` in bytes; ``fileName`` optional (its extension is checked)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field(default="", max_length=5000)
+    source_mime: str = Field(min_length=3, max_length=100)
+    source_size_bytes: int
+    file_name: str | None = Field(default=None, max_length=500)
+    visibility: Literal["private", "public"] = "private"
+
+
+class UpdateVideo(ApiModel):
+    """PATCH /api/videos/{id}: only the fields given change."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    description: str | None = Field(default=None, max_length=5000)
+    visibility: Literal["private", "public"] | None = None
+
+
+class Source(ApiModel):
+    mime: str
+    size_bytes: int
+    file_name: str | None = None
+
+
+class Playback(ApiModel):
+    """``streamUrl`` is a signed, expiring master.m3u8 URL only when READY, else null."""
+
+    ready: bool
+    stream_url: str | None = None
+    poster_url: str | None = None
+    expires_at: datetime | None = None
+
+
+class Rendition(ApiModel):
+    quality: str | None
+    width: int | None
+    height: int | None
+    bandwidth: int | None
+    codecs: str | None
+
+
+class VideoOut(ApiModel):
+    """A video as clients see it (seed 003 "Get Video", plus duration, dimensions, progress)."""
+
+    id: uuid.UUID
+    owner_id: str
+    title: str
+    description: str
+    visibility: str
+    source: Source
+    status: str
+    fail_reason: str | None = None
+    fail_detail: str | None = None
+    transcode_progress: float | None = None
+    duration_seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
+    renditions: list[Rendition] = []
+    playback: Playback
+    view_count: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class VideoSummary(ApiModel):
+    """A list item (seed 003 "List Videos")."""
+
+    id: uuid.UUID
+    owner_id: str
+    title: str
+    description: str
+    status: str
+    visibility: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class VideoPage(ApiModel):
+    """Cursor page: ``nextCursor`` is null on the last page."""
+
+    items: list[VideoSummary]
+    next_cursor: str | None = None

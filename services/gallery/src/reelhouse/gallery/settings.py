@@ -1,0 +1,12 @@
+"""Gallery settings: the shared platform settings (env prefix ``REELHOUSE_``); port 8101 by default."""
+
+from __future__ import annotations
+
+from reelhouse.platform.settings import PlatformSettings
+
+
+class GallerySettings(PlatformSettings):
+    """Settings of the gallery service (``REELHOUSE_HTTP_PORT`` default 8101)."""
+
+    service_name: str = "gallery"
+    http_port: int = 8101

@@ -1,0 +1,1 @@
+"""Upload service: resumable S3 multipart upload sessions with presigned part URLs."""

@@ -1,0 +1,1 @@
+"""Upload adapters: database tables and the S3 multipart client."""

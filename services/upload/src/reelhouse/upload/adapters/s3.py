@@ -1,0 +1,79 @@
+"""S3 multipart operations for upload sessions (boto3; STACK-NOTES "boto3 / S3").
+
+Blocking boto3 calls; the HTTP layer runs them through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from reelhouse.platform.settings import PlatformSettings
+from reelhouse.platform.storage import s3_client
+
+
+@dataclass(frozen=True)
+class StoredPart:
+    """A part S3 holds: ``etag`` without quotes, ``size`` in bytes."""
+
+    part_number: int
+    etag: str
+    size: int
+
+
+class MultipartStore:
+    """Creates, presigns, lists, completes and aborts multipart uploads in the uploads bucket."""
+
+    def __init__(self, settings: PlatformSettings, url_ttl_seconds: int = 900) -> None:
+        self.settings = settings
+        self.bucket = settings.uploads_bucket
+        self.url_ttl_seconds = url_ttl_seconds
+        self._client = s3_client(settings)
+        self._public = s3_client(settings, public=True)
+
+    def create(self, key: str, mime: str) -> str:
+        """Start a multipart upload of ``key``; returns the provider upload id."""
+        return self._client.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=mime)["UploadId"]
+
+    def presign_part(self, key: str, upload_id: str, part_number: int) -> tuple[str, datetime]:
+        """A presigned PUT URL for one part and its expiry (UTC); valid ``url_ttl_seconds`` seconds."""
+        url = self._public.generate_presigned_url(
+            "upload_part",
+            Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+            ExpiresIn=self.url_ttl_seconds,
+        )
+        return url, datetime.now(UTC) + timedelta(seconds=self.url_ttl_seconds)
+
+    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        """Every part stored so far, in part-number order (paginates past 1,000 parts)."""
+        parts: list[StoredPart] = []
+        marker = 0
+        while True:
+            resp = self._client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=1000)
+            for p in resp.get("Parts", []):
+                parts.append(StoredPart(int(p["PartNumber"]), p["ETag"].strip('"'), int(p["Size"])))
+            if not resp.get("IsTruncated"):
+                return parts
+            marker = int(resp["NextPartNumberMarker"])
+
+    def complete(self, key: str, upload_id: str, parts: list[StoredPart]) -> tuple[str, int]:
+        """Complete the upload; returns the object's ETag (checksum) and size in bytes."""
+        self._client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": p.part_number, "ETag": f'"{p.etag}"'} for p in parts]},
+        )
+        head = self._client.head_object(Bucket=self.bucket, Key=key)
+        return head["ETag"].strip('"'), int(head["ContentLength"])
+
+    def abort(self, key: str, upload_id: str) -> None:
+        """Abort the upload and free its parts (missing uploads are ignored)."""
+        try:
+            self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except self._client.exceptions.NoSuchUpload:
+            pass
+
+    def delete_object(self, key: str) -> None:
+        """Delete a completed source object (idempotent)."""
+        self._client.delete_object(Bucket=self.bucket, Key=key)

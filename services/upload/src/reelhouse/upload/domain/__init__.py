@@ -1,0 +1,1 @@
+"""Upload domain rules: the upload-session state machine and part planning (no I/O)."""

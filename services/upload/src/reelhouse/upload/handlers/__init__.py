@@ -1,0 +1,63 @@
+"""Upload event handlers: the video projection (video.created / video.deleted)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from reelhouse.contracts.events import VideoCreatedV1, VideoDeletedV1
+from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec
+from reelhouse.upload.adapters.db import UploadSession, VideoProjection, utcnow
+from reelhouse.upload.adapters.s3 import MultipartStore
+from reelhouse.upload.domain.sessions import ACTIVE, UploadStatus
+
+log = structlog.get_logger(__name__)
+
+
+async def on_video_created(ctx: HandlerContext, event: VideoCreatedV1) -> None:
+    """Remember the video (owner, declared MIME type and size) so sessions can be opened for it."""
+    await ctx.session.execute(
+        pg_insert(VideoProjection.__table__)
+        .values(
+            video_id=event.video_id,
+            owner_id=event.owner_id,
+            source_mime=event.source_mime,
+            source_size_bytes=event.source_size_bytes,
+            deleted=False,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+async def on_video_deleted(ctx: HandlerContext, event: VideoDeletedV1) -> None:
+    """Forget the video: abort open multipart uploads, delete the stored source, cancel sessions."""
+    proj = await ctx.session.get(VideoProjection, event.video_id, with_for_update=True)
+    if proj is not None:
+        proj.deleted = True
+        ctx.session.add(proj)
+    store = MultipartStore(ctx.extras["app"].state.settings)
+    sessions = (await ctx.session.execute(select(UploadSession).where(UploadSession.video_id == event.video_id).with_for_update())).scalars()
+    for s in sessions:
+        if s.status in ACTIVE:
+            await asyncio.to_thread(store.abort, s.object_key, s.provider_upload_id)
+            s.status = UploadStatus.CANCELED
+            s.fail_reason = "VIDEO_DELETED"
+            s.updated_at = utcnow()
+        elif s.status == UploadStatus.COMPLETED:
+            await asyncio.to_thread(store.delete_object, s.object_key)
+        ctx.session.add(s)
+
+
+HANDLERS: dict[str, HandlerSpec] = {
+    VideoCreatedV1.event_type: HandlerSpec(on_video_created),
+    VideoDeletedV1.event_type: HandlerSpec(on_video_deleted),
+}
+PUBLISHES: tuple[str, ...] = (
+    "reelhouse.video.upload_started.v1",
+    "reelhouse.video.uploaded.v1",
+    "reelhouse.video.upload_failed.v1",
+)

@@ -1,0 +1,297 @@
+"""Upload-session REST API (seed 003 section 2.2; DESIGN.md section 4).
+
+Bytes never pass through this service: clients PUT parts to presigned S3 URLs. Stable error codes:
+VIDEO_NOT_FOUND / UPLOAD_NOT_FOUND (404, also for another user's), UPLOAD_SESSION_EXISTS,
+ALREADY_UPLOADED, SESSION_PAUSED, SESSION_COMPLETED, SESSION_CANCELED, ILLEGAL_SESSION_TRANSITION (409),
+PART_OUT_OF_RANGE, PART_MISSING, PART_MISMATCH, PART_SIZE_INVALID, SIZE_MISMATCH, DECLARED_MISMATCH (422).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+from sqlalchemy import select
+
+from reelhouse.contracts.events import VideoUploadedV1, VideoUploadFailedV1, VideoUploadStartedV1
+from reelhouse.platform.auth import CurrentUser
+from reelhouse.platform.messaging.outbox import add_event
+from reelhouse.platform.problems import ProblemError
+from reelhouse.upload.adapters.db import UploadSession, VideoProjection, utcnow
+from reelhouse.upload.adapters.s3 import MultipartStore, StoredPart
+from reelhouse.upload.domain.sessions import (
+    ACTIVE,
+    IllegalSessionTransition,
+    UploadStatus,
+    check_transition,
+    expected_part_size,
+    part_count,
+    part_size_for,
+)
+
+router = APIRouter(tags=["uploads"])
+SOURCE = "/reelhouse/upload"
+PROJECTION_WAIT_SECONDS = 5.0
+"""How long session creation waits for video.created to reach this service (eventual consistency)."""
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class CreateSession(ApiModel):
+    """Optional restatement of the declared source; must match what the video declared."""
+
+    source_mime: str | None = None
+    source_size_bytes: int | None = Field(default=None, ge=1)
+
+
+class PartRequest(ApiModel):
+    """One part (``partNumber``) or several (``partNumbers``, at most 100)."""
+
+    part_number: int | None = None
+    part_numbers: list[int] | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PartRequest:
+        if (self.part_number is None) == (self.part_numbers is None):
+            raise ValueError("give exactly one of partNumber or partNumbers")
+        return self
+
+
+class CompletedPart(ApiModel):
+    part_number: int
+    etag: str
+
+
+class CompleteRequest(ApiModel):
+    parts: Annotated[list[CompletedPart], Field(min_length=1, max_length=10_000)]
+
+
+def _store(request: Request) -> MultipartStore:
+    store = getattr(request.app.state, "multipart_store", None)
+    if store is None:
+        store = request.app.state.multipart_store = MultipartStore(request.app.state.settings)
+    return store
+
+
+def _session_out(s: UploadSession, parts: list[StoredPart] | None = None) -> dict:
+    out = {
+        "uploadSessionId": str(s.id),
+        "videoId": str(s.video_id),
+        "status": s.status,
+        "provider": s.provider,
+        "bytesUploaded": s.bytes_uploaded,
+        "totalBytes": s.declared_size_bytes,
+        "partSizeBytes": s.part_size_bytes,
+        "totalParts": part_count(s.declared_size_bytes, s.part_size_bytes),
+        "createdAt": s.created_at.isoformat(),
+        "updatedAt": s.updated_at.isoformat(),
+    }
+    if s.fail_reason:
+        out["failReason"] = s.fail_reason
+    if parts is not None:
+        out["parts"] = [{"partNumber": p.part_number, "etag": p.etag, "sizeBytes": p.size} for p in parts]
+    return out
+
+
+async def _owned_session(session, sid: uuid.UUID, user_id: str, lock: bool = False) -> UploadSession:  # noqa: ANN001
+    s = await session.get(UploadSession, sid, with_for_update=lock)
+    if s is None or s.owner_id != user_id:
+        raise ProblemError(404, "UPLOAD_NOT_FOUND", "Upload session not found", f"no upload session {sid}")
+    return s
+
+
+def _transition(s: UploadSession, target: UploadStatus) -> None:
+    try:
+        check_transition(UploadStatus(s.status), target)
+    except IllegalSessionTransition as exc:
+        raise ProblemError(409, exc.code, "Upload session state conflict", str(exc), sessionStatus=s.status) from exc
+    s.status = target
+    s.updated_at = utcnow()
+
+
+@router.post("/api/videos/{video_id}/uploads", status_code=201)
+async def create_session(video_id: uuid.UUID, request: Request, user: CurrentUser, body: CreateSession | None = None) -> dict:
+    """Open an S3 multipart upload for the caller's video (publishes video.upload_started)."""
+    db = request.app.state.db
+    deadline = time.monotonic() + PROJECTION_WAIT_SECONDS
+    while True:
+        async with db.session() as session:
+            video = await session.get(VideoProjection, video_id)
+        if video is not None or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    if video is None or video.deleted or video.owner_id != user.user_id:
+        raise ProblemError(404, "VIDEO_NOT_FOUND", "Video not found", f"no video {video_id}")
+    if body and body.source_size_bytes is not None and body.source_size_bytes != video.source_size_bytes:
+        raise ProblemError(422, "DECLARED_MISMATCH", "Source differs from the video", f"the video declared {video.source_size_bytes} bytes, not {body.source_size_bytes}")
+    if body and body.source_mime is not None and body.source_mime.split(";")[0].strip().lower() != video.source_mime:
+        raise ProblemError(422, "DECLARED_MISMATCH", "Source differs from the video", f"the video declared {video.source_mime}, not {body.source_mime}")
+    store = _store(request)
+    async with db.session() as session:
+        await session.get(VideoProjection, video_id, with_for_update=True)  # serialize session creation per video
+        existing = list((await session.execute(select(UploadSession).where(UploadSession.video_id == video_id))).scalars())
+        for s in existing:
+            if s.status == UploadStatus.COMPLETED:
+                raise ProblemError(409, "ALREADY_UPLOADED", "Video already uploaded", f"session {s.id} completed", uploadSessionId=str(s.id))
+            if s.status in ACTIVE:
+                raise ProblemError(409, "UPLOAD_SESSION_EXISTS", "An upload session is open", f"resume session {s.id}", uploadSessionId=str(s.id))
+        sid = uuid.uuid4()
+        key = f"sources/{video_id}/{sid}"
+        upload_id = await asyncio.to_thread(store.create, key, video.source_mime)
+        s = UploadSession(
+            id=sid,
+            video_id=video_id,
+            owner_id=user.user_id,
+            provider_upload_id=upload_id,
+            bucket=store.bucket,
+            object_key=key,
+            source_mime=video.source_mime,
+            declared_size_bytes=video.source_size_bytes,
+            part_size_bytes=part_size_for(video.source_size_bytes),
+        )
+        session.add(s)
+        await add_event(session, VideoUploadStartedV1(video_id=video_id, upload_session_id=sid), SOURCE, request.headers.get("x-request-id"))
+    return _session_out(s)
+
+
+@router.get("/api/uploads/{sid}")
+async def get_session(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
+    """Status plus the parts S3 already holds (``parts``), so a client resumes with only the missing ones."""
+    async with request.app.state.db.session() as session:
+        s = await _owned_session(session, sid, user.user_id)
+    parts: list[StoredPart] = []
+    if s.status in ACTIVE:
+        parts = await asyncio.to_thread(_store(request).list_parts, s.object_key, s.provider_upload_id)
+        uploaded = sum(p.size for p in parts)
+        if uploaded != s.bytes_uploaded:
+            async with request.app.state.db.session() as session:
+                s = await _owned_session(session, sid, user.user_id, lock=True)
+                s.bytes_uploaded = uploaded
+                session.add(s)
+    return _session_out(s, parts)
+
+
+@router.post("/api/uploads/{sid}/parts")
+async def part_urls(sid: uuid.UUID, body: PartRequest, request: Request, user: CurrentUser) -> dict:
+    """Presigned PUT URL(s) for part number(s) 1..totalParts (INITIATED -> IN_PROGRESS on the first)."""
+    numbers = [body.part_number] if body.part_number is not None else list(body.part_numbers or [])
+    async with request.app.state.db.session() as session:
+        s = await _owned_session(session, sid, user.user_id, lock=True)
+        total = part_count(s.declared_size_bytes, s.part_size_bytes)
+        bad = [n for n in numbers if not 1 <= n <= total]
+        if bad:
+            raise ProblemError(422, "PART_OUT_OF_RANGE", "Part number out of range", f"part numbers {bad} outside 1..{total}", totalParts=total)
+        if s.status == UploadStatus.PAUSED:
+            raise ProblemError(409, "SESSION_PAUSED", "Upload session is paused", "resume it before uploading parts")
+        if s.status == UploadStatus.INITIATED:
+            _transition(s, UploadStatus.IN_PROGRESS)
+            session.add(s)
+        elif s.status != UploadStatus.IN_PROGRESS:
+            raise ProblemError(409, IllegalSessionTransition(UploadStatus(s.status), UploadStatus.IN_PROGRESS).code, "Upload session is closed", f"session is {s.status}", sessionStatus=s.status)
+    store = _store(request)
+    urls = []
+    for n in numbers:
+        url, expires = await asyncio.to_thread(store.presign_part, s.object_key, s.provider_upload_id, n)
+        urls.append({"partNumber": n, "uploadUrl": url, "expiresAt": expires.isoformat(), "sizeBytes": expected_part_size(n, s.declared_size_bytes, s.part_size_bytes)})
+    if body.part_number is not None:
+        return urls[0]
+    return {"parts": urls}
+
+
+@router.post("/api/uploads/{sid}/complete")
+async def complete(sid: uuid.UUID, body: CompleteRequest, request: Request, user: CurrentUser) -> dict:
+    """Check every part against S3 and the total against the declared size, complete the multipart
+    upload and publish video.uploaded. A mismatch answers 422 and leaves the session IN_PROGRESS."""
+    store = _store(request)
+    async with request.app.state.db.session() as session:
+        s = await _owned_session(session, sid, user.user_id, lock=True)
+        if s.status == UploadStatus.COMPLETED:
+            return _session_out(s)
+        if s.status != UploadStatus.IN_PROGRESS:
+            raise ProblemError(409, IllegalSessionTransition(UploadStatus(s.status), UploadStatus.COMPLETED).code, "Upload session cannot complete", f"session is {s.status}", sessionStatus=s.status)
+        total = part_count(s.declared_size_bytes, s.part_size_bytes)
+        stored = {p.part_number: p for p in await asyncio.to_thread(store.list_parts, s.object_key, s.provider_upload_id)}
+        given = sorted(body.parts, key=lambda p: p.part_number)
+        numbers = [p.part_number for p in given]
+        if numbers != list(range(1, total + 1)):
+            missing = sorted(set(range(1, total + 1)) - set(numbers))
+            extra = sorted(set(numbers) - set(range(1, total + 1)))
+            raise ProblemError(422, "PART_MISSING" if missing else "PART_OUT_OF_RANGE", "Parts do not cover the source", f"missing {missing}, out of range {extra}, expected 1..{total}", missingParts=missing)
+        for p in given:
+            sp = stored.get(p.part_number)
+            if sp is None:
+                raise ProblemError(422, "PART_MISSING", "Part not uploaded", f"S3 holds no part {p.part_number}", missingParts=[p.part_number])
+            if sp.etag != p.etag.strip('"'):
+                raise ProblemError(422, "PART_MISMATCH", "Part ETag differs", f"part {p.part_number}: S3 has {sp.etag}, you sent {p.etag}")
+        uploaded = sum(stored[n].size for n in numbers)
+        s.bytes_uploaded = uploaded
+        if uploaded != s.declared_size_bytes:
+            raise ProblemError(422, "SIZE_MISMATCH", "Uploaded size differs from the declared size", f"uploaded {uploaded} bytes, declared {s.declared_size_bytes}", bytesUploaded=uploaded, declaredBytes=s.declared_size_bytes)
+        for n in numbers[:-1]:
+            if stored[n].size != s.part_size_bytes:
+                raise ProblemError(422, "PART_SIZE_INVALID", "Part has the wrong size", f"part {n} holds {stored[n].size} bytes, expected {s.part_size_bytes}")
+        checksum, size = await asyncio.to_thread(store.complete, s.object_key, s.provider_upload_id, [stored[n] for n in numbers])
+        _transition(s, UploadStatus.COMPLETED)
+        s.checksum = checksum
+        s.bytes_uploaded = size
+        session.add(s)
+        await add_event(
+            session,
+            VideoUploadedV1(
+                video_id=s.video_id,
+                owner_id=s.owner_id,
+                upload_session_id=s.id,
+                bucket=s.bucket,
+                source_file_key=s.object_key,
+                source_size_bytes=size,
+                source_mime=s.source_mime,
+                checksum=checksum,
+            ),
+            SOURCE,
+            request.headers.get("x-request-id"),
+        )
+    return _session_out(s)
+
+
+@router.post("/api/uploads/{sid}/pause")
+async def pause(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
+    """IN_PROGRESS -> PAUSED (parts already stored are kept)."""
+    async with request.app.state.db.session() as session:
+        s = await _owned_session(session, sid, user.user_id, lock=True)
+        _transition(s, UploadStatus.PAUSED)
+        session.add(s)
+    return _session_out(s)
+
+
+@router.post("/api/uploads/{sid}/resume")
+async def resume(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
+    """PAUSED -> IN_PROGRESS."""
+    async with request.app.state.db.session() as session:
+        s = await _owned_session(session, sid, user.user_id, lock=True)
+        _transition(s, UploadStatus.IN_PROGRESS)
+        session.add(s)
+    return _session_out(s)
+
+
+@router.post("/api/uploads/{sid}/cancel")
+async def cancel(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
+    """IN_PROGRESS/PAUSED -> CANCELED: aborts the S3 multipart upload, publishes video.upload_failed."""
+    store = _store(request)
+    async with request.app.state.db.session() as session:
+        s = await _owned_session(session, sid, user.user_id, lock=True)
+        _transition(s, UploadStatus.CANCELED)
+        s.fail_reason = "CANCELED"
+        await asyncio.to_thread(store.abort, s.object_key, s.provider_upload_id)
+        session.add(s)
+        await add_event(session, VideoUploadFailedV1(video_id=s.video_id, upload_session_id=s.id, reason="CANCELED"), SOURCE, request.headers.get("x-request-id"))
+    return _session_out(s)
+
+
