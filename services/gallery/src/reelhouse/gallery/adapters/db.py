@@ -7,7 +7,12 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+
+class GalleryTable(SQLModel, registry=registry()):
+    """Base of the gallery tables: its own metadata, so services loaded in one process never collide."""
 
 
 def utcnow() -> datetime:
@@ -15,7 +20,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Video(SQLModel, table=True):
+class Video(GalleryTable, table=True):
     """One video: its owner, metadata, declared and uploaded source, status and playback data.
 
     Sizes in bytes, duration in seconds, dimensions in pixels. ``version`` feeds the ETag.
@@ -50,7 +55,7 @@ class Video(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
-class VideoAsset(SQLModel, table=True):
+class VideoAsset(GalleryTable, table=True):
     """One derived asset of a READY video: the master playlist, a rendition, the poster or a thumbnail."""
 
     __tablename__ = "video_assets"

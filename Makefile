@@ -1,0 +1,48 @@
+# Reelhouse developer commands. A newcomer needs two: `make demo` and `make test`.
+SHELL := /bin/bash
+PY := .venv/bin/python
+USER_ID := $(if $(filter command line,$(origin USER)),$(USER),demo-user)
+
+.PHONY: setup infra up demo token test test-unit test-service test-contract test-e2e bench schemas lint clean
+
+setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python workspace
+	@bash deploy/local/setup.sh
+
+infra:  ## make sure PostgreSQL and RabbitMQ are up
+	@bash deploy/local/ensure-infra.sh
+
+up: setup infra  ## run the whole stack in the foreground (Ctrl-C stops it)
+	$(PY) deploy/local/stack.py up
+
+demo: setup infra  ## start the stack, upload the bundled clip, wait for READY, check playback
+	$(PY) deploy/local/demo.py
+
+token:  ## print only a dev JWT: make -s token USER=<id>
+	@$(PY) -m reelhouse.platform.auth $(USER_ID)
+
+test: setup infra  ## all tiers: unit, service, contract, e2e
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-unit: setup
+	$(PY) -m pytest -q -m unit
+
+test-service: setup infra
+	$(PY) -m pytest -q -m service
+
+test-contract: setup
+	$(PY) -m pytest -q -m contract
+
+test-e2e: setup infra
+	$(PY) -m pytest -q -m e2e
+
+bench: setup infra  ## speed figures and ratios (not a test)
+	$(PY) bench/transcode_bench.py
+
+schemas:  ## regenerate the committed JSON Schemas and AsyncAPI document from the code
+	$(PY) -m reelhouse.contracts.generate
+
+lint:
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf .run .pytest_cache

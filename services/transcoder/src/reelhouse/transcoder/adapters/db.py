@@ -1,0 +1,55 @@
+"""Transcoder tables: ``transcode_jobs`` (one row per requested transcode: attempts, timings, worker) and
+``deleted_videos`` (tombstones from video.deleted so a late job never resurrects a deleted video)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+
+class TranscoderTable(SQLModel, registry=registry()):
+    """Base of the transcoder tables: its own metadata, so services loaded in one process never collide."""
+
+
+def utcnow() -> datetime:
+    """Current time, tz-aware UTC."""
+    return datetime.now(UTC)
+
+
+class TranscodeJob(TranscoderTable, table=True):
+    """A transcode of one source. ``job_key`` is the idempotency key: ``upload:<uploadSessionId>`` for a
+    fresh upload, ``retry:<eventId>`` for a retry, so a duplicate delivery finds the existing job.
+
+    Status: RUNNING -> COMPLETED | FAILED. Durations in seconds.
+    """
+
+    __tablename__ = "transcode_jobs"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    job_key: str = Field(sa_column=sa.Column(sa.Text, nullable=False, unique=True))
+    video_id: uuid.UUID = Field(index=True)
+    source_bucket: str
+    source_key: str
+    status: str = "RUNNING"
+    attempt: int = 1
+    worker: str | None = None
+    fail_reason: str | None = None
+    detail: str | None = None
+    output_prefix: str | None = None
+    duration_seconds: float | None = None
+    transcode_seconds: float | None = None
+    started_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+
+
+class DeletedVideo(TranscoderTable, table=True):
+    """A video deleted in the gallery: no job for it runs or publishes again."""
+
+    __tablename__ = "deleted_videos"
+
+    video_id: uuid.UUID = Field(primary_key=True)
+    deleted_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
