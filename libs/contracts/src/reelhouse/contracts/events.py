@@ -47,6 +47,7 @@ class VideoCreatedV1(EventPayload):
     source_mime: str
     source_size_bytes: int = Field(ge=1)
     source_extension: str | None = None
+    visibility: str | None = None
 
 
 class VideoDeletedV1(EventPayload):

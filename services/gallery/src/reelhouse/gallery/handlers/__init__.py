@@ -11,6 +11,7 @@ import structlog
 from sqlalchemy import delete
 
 from reelhouse.contracts.events import (
+    PlaybackViewedV1,
     TranscodeCompletedV1,
     TranscodeFailedV1,
     TranscodeProgressV1,
@@ -153,7 +154,16 @@ async def on_transcode_failed(ctx: HandlerContext, event: TranscodeFailedV1) -> 
         ctx.session.add(video)
 
 
+async def on_playback_viewed(ctx: HandlerContext, event: PlaybackViewedV1) -> None:
+    """Count a view (each playback.viewed event once, thanks to the inbox)."""
+    video = await _locked_video(ctx, event.video_id)
+    if video is not None:
+        video.view_count += 1
+        ctx.session.add(video)
+
+
 HANDLERS: dict[str, HandlerSpec] = {
+    PlaybackViewedV1.event_type: HandlerSpec(on_playback_viewed),
     VideoUploadStartedV1.event_type: HandlerSpec(on_upload_started),
     VideoUploadedV1.event_type: HandlerSpec(on_uploaded),
     VideoUploadFailedV1.event_type: HandlerSpec(on_upload_failed),

@@ -124,6 +124,7 @@ async def create_video(body: CreateVideo, user: CurrentUser, request: Request, r
                 title=video.title,
                 source_mime=video.source_mime,
                 source_size_bytes=video.source_size_bytes,
+                visibility=video.visibility,
                 source_extension=(body.file_name.rsplit(".", 1)[-1].lower() if body.file_name and "." in body.file_name else None),
             ),
             SOURCE,

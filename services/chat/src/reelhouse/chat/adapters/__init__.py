@@ -1,0 +1,1 @@
+"""Chat adapters (database tables)."""

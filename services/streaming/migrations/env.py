@@ -1,0 +1,5 @@
+"""Alembic environment of the streaming database (runs through reelhouse.platform.db.migrate)."""
+
+from reelhouse.platform.db import run_migrations_online
+
+run_migrations_online()

@@ -1,0 +1,1 @@
+"""Streaming adapters (database tables of the playback projection)."""
