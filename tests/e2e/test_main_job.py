@@ -7,18 +7,20 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import m3u8
 import pytest
-from conftest import MEDIA, ffmpeg, wait_until
 
 from reelhouse.client import ApiError, check_playback
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.signing import HmacPathSigner
-from reelhouse.platform.testing import publish_event, publish_raw, queue_depth
+from reelhouse.platform.testing import publish_event, publish_raw, queue_depth, wait_until
 
 pytestmark = pytest.mark.e2e
+
+MEDIA = Path(__file__).resolve().parents[3] / "shared" / "media"
 
 
 def _tamper(url: str) -> str:

@@ -60,3 +60,14 @@ def ensure_buckets(settings: PlatformSettings) -> None:
         CORSConfiguration={"CORSRules": [{"AllowedMethods": ["PUT", "GET", "HEAD"], "AllowedOrigins": ["*"],
                                           "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}]},
     )
+
+
+async def ensure_buckets_on_startup(app) -> None:  # noqa: ANN001 - FastAPI app
+    """Lifespan hook: :func:`ensure_buckets`, retried with exponential backoff for up to 60 s while the
+    S3 server starts (tenacity); re-raises the last error after that."""
+    import asyncio
+
+    from tenacity import retry, stop_after_delay, wait_exponential
+
+    guarded = retry(stop=stop_after_delay(60), wait=wait_exponential(max=5), reraise=True)(ensure_buckets)
+    await asyncio.to_thread(guarded, app.state.settings)

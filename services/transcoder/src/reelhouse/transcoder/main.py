@@ -6,15 +6,13 @@ HTTP port; run several processes (or replicas) for more throughput.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from fastapi import FastAPI
-from tenacity import retry, stop_after_delay, wait_exponential
 
 from reelhouse.platform.runtime import ServiceDefinition, create_app, run_cli
 from reelhouse.platform.settings import PlatformSettings
-from reelhouse.platform.storage import ensure_buckets
+from reelhouse.platform.storage import ensure_buckets_on_startup
 from reelhouse.transcoder.adapters.storage import MediaStore
 from reelhouse.transcoder.handlers import HANDLERS, PUBLISHES
 from reelhouse.transcoder.settings import TranscoderSettings
@@ -24,9 +22,8 @@ MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
 async def _start_storage(app: FastAPI) -> None:
     """Create buckets if missing (retrying while the S3 server starts) and the media store."""
-    settings = app.state.settings
-    await asyncio.to_thread(retry(stop=stop_after_delay(60), wait=wait_exponential(max=5), reraise=True)(ensure_buckets), settings)
-    app.state.media_store = MediaStore(settings)
+    await ensure_buckets_on_startup(app)
+    app.state.media_store = MediaStore(app.state.settings)
 
 
 def build_service(settings: PlatformSettings | None = None) -> ServiceDefinition:

@@ -11,6 +11,7 @@ from reelhouse.upload.http.routes import router
 from reelhouse.upload.settings import UploadSettings
 from reelhouse.platform.runtime import ServiceDefinition, create_app, run_cli
 from reelhouse.platform.settings import PlatformSettings
+from reelhouse.platform.storage import ensure_buckets_on_startup
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
@@ -24,6 +25,7 @@ def build_service(settings: PlatformSettings | None = None) -> ServiceDefinition
         routers=[router],
         handlers=HANDLERS,
         publishes=PUBLISHES,
+        on_startup=[ensure_buckets_on_startup],
     )
 
 

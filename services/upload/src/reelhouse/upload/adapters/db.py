@@ -7,7 +7,12 @@ import uuid
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
+
+
+class UploadTable(SQLModel, registry=registry()):
+    """Base of the upload tables: its own metadata, so services loaded in one process never collide."""
 
 
 def utcnow() -> datetime:
@@ -15,7 +20,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class VideoProjection(SQLModel, table=True):
+class VideoProjection(UploadTable, table=True):
     """What the upload service knows of a video: owner and the declared source (bytes, MIME type)."""
 
     __tablename__ = "video_projection"
@@ -28,7 +33,7 @@ class VideoProjection(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
-class UploadSession(SQLModel, table=True):
+class UploadSession(UploadTable, table=True):
     """One S3 multipart upload of a video's source. Sizes in bytes."""
 
     __tablename__ = "upload_sessions"

@@ -12,6 +12,11 @@ from reelhouse.platform.settings import PlatformSettings
 from reelhouse.platform.storage import s3_client
 
 
+class UploadGone(LookupError):
+    """S3 no longer knows the multipart upload (completed, aborted, or removed by the bucket's
+    AbortIncompleteMultipartUpload lifecycle rule)."""
+
+
 @dataclass(frozen=True)
 class StoredPart:
     """A part S3 holds: ``etag`` without quotes, ``size`` in bytes."""
@@ -45,11 +50,17 @@ class MultipartStore:
         return url, datetime.now(UTC) + timedelta(seconds=self.url_ttl_seconds)
 
     def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
-        """Every part stored so far, in part-number order (paginates past 1,000 parts)."""
+        """Every part stored so far, in part-number order (paginates past 1,000 parts).
+
+        Raises :class:`UploadGone` when S3 no longer holds the upload (was: botocore's NoSuchUpload,
+        which the routes answered with a 500)."""
         parts: list[StoredPart] = []
         marker = 0
         while True:
-            resp = self._client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=1000)
+            try:
+                resp = self._client.list_parts(Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=1000)
+            except self._client.exceptions.NoSuchUpload as exc:
+                raise UploadGone(upload_id) from exc
             for p in resp.get("Parts", []):
                 parts.append(StoredPart(int(p["PartNumber"]), p["ETag"].strip('"'), int(p["Size"])))
             if not resp.get("IsTruncated"):
@@ -65,6 +76,16 @@ class MultipartStore:
             MultipartUpload={"Parts": [{"PartNumber": p.part_number, "ETag": f'"{p.etag}"'} for p in parts]},
         )
         head = self._client.head_object(Bucket=self.bucket, Key=key)
+        return head["ETag"].strip('"'), int(head["ContentLength"])
+
+    def head(self, key: str) -> tuple[str, int] | None:
+        """The object's ETag (unquoted) and size in bytes, or None when there is no such object."""
+        try:
+            head = self._client.head_object(Bucket=self.bucket, Key=key)
+        except self._client.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
         return head["ETag"].strip('"'), int(head["ContentLength"])
 
     def abort(self, key: str, upload_id: str) -> None:

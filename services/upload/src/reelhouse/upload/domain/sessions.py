@@ -62,25 +62,37 @@ MIN_PART_SIZE_BYTES = 5 * 1024 * 1024
 """S3's minimum size of every part but the last: 5 MiB (also the seed's ``partSizeBytes`` example)."""
 MAX_PARTS = 10_000
 """S3's maximum number of parts in one multipart upload."""
+MAX_OBJECT_BYTES = 5 * 1024**4
+"""S3's maximum object size (5 TiB): a larger source could never be completed."""
 
 
 def part_size_for(total_bytes: int) -> int:
     """Part size in bytes for a source of ``total_bytes``: 5 MiB, or larger (rounded up to a MiB) when
-    5 MiB parts would exceed S3's 10,000-part limit. Raises ValueError for a non-positive size."""
+    5 MiB parts would exceed S3's 10,000-part limit. Raises ValueError for a non-positive size and for
+    a size above S3's 5 TiB object limit (:data:`MAX_OBJECT_BYTES`)."""
     if total_bytes <= 0:
         raise ValueError("total_bytes must be positive")
+    if total_bytes > MAX_OBJECT_BYTES:
+        raise ValueError(f"total_bytes {total_bytes} exceeds S3's object limit of {MAX_OBJECT_BYTES} bytes")
     size = max(MIN_PART_SIZE_BYTES, math.ceil(total_bytes / MAX_PARTS))
     mib = 1024 * 1024
     return math.ceil(size / mib) * mib
 
 
 def part_count(total_bytes: int, part_size: int) -> int:
-    """Number of parts (the last may be shorter): ceil(total / part size)."""
-    return max(1, math.ceil(total_bytes / part_size))
+    """Number of parts (the last may be shorter): ceil(total / part size). Both sizes in bytes.
+
+    Raises ValueError unless both are positive (formerly a zero total gave 1 part and a zero part size
+    a ZeroDivisionError)."""
+    if total_bytes <= 0 or part_size <= 0:
+        raise ValueError(f"sizes must be positive (total {total_bytes}, part {part_size})")
+    return math.ceil(total_bytes / part_size)
 
 
 def expected_part_size(part_number: int, total_bytes: int, part_size: int) -> int:
-    """Bytes part ``part_number`` (1-based) must hold: ``part_size`` except the last, which holds the rest."""
+    """Bytes part ``part_number`` (1-based) must hold: ``part_size`` except the last, which holds the rest.
+
+    Raises ValueError for a part number outside 1..part_count (or non-positive sizes)."""
     n = part_count(total_bytes, part_size)
     if not 1 <= part_number <= n:
         raise ValueError(f"part number {part_number} outside 1..{n}")

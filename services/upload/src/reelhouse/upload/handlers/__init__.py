@@ -34,7 +34,13 @@ async def on_video_created(ctx: HandlerContext, event: VideoCreatedV1) -> None:
 
 
 async def on_video_deleted(ctx: HandlerContext, event: VideoDeletedV1) -> None:
-    """Forget the video: abort open multipart uploads, delete the stored source, cancel sessions."""
+    """Forget the video: abort open multipart uploads, delete the stored source, cancel sessions.
+
+    Every open session (INITIATED, IN_PROGRESS or PAUSED) ends CANCELED with ``failReason``
+    VIDEO_DELETED. This system-driven end deliberately bypasses the user-facing table of seed 003
+    section 1.5 (which has no INITIATED -> CANCELED): the video is gone, so no status may stay open.
+    A COMPLETED session keeps its status; its source object is deleted. Idempotent (S3 abort and delete
+    ignore what is already gone)."""
     proj = await ctx.session.get(VideoProjection, event.video_id, with_for_update=True)
     if proj is not None:
         proj.deleted = True

@@ -2,7 +2,8 @@
 
 Bytes never pass through this service: clients PUT parts to presigned S3 URLs. Stable error codes:
 VIDEO_NOT_FOUND / UPLOAD_NOT_FOUND (404, also for another user's), UPLOAD_SESSION_EXISTS,
-ALREADY_UPLOADED, SESSION_PAUSED, SESSION_COMPLETED, SESSION_CANCELED, ILLEGAL_SESSION_TRANSITION (409),
+ALREADY_UPLOADED, SESSION_PAUSED, SESSION_COMPLETED, SESSION_CANCELED, SESSION_FAILED,
+ILLEGAL_SESSION_TRANSITION (409),
 PART_OUT_OF_RANGE, PART_MISSING, PART_MISMATCH, PART_SIZE_INVALID, SIZE_MISMATCH, DECLARED_MISMATCH (422).
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -24,7 +24,7 @@ from reelhouse.platform.auth import CurrentUser
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.platform.problems import ProblemError
 from reelhouse.upload.adapters.db import UploadSession, VideoProjection, utcnow
-from reelhouse.upload.adapters.s3 import MultipartStore, StoredPart
+from reelhouse.upload.adapters.s3 import MultipartStore, StoredPart, UploadGone
 from reelhouse.upload.domain.sessions import (
     ACTIVE,
     IllegalSessionTransition,
@@ -101,7 +101,7 @@ def _session_out(s: UploadSession, parts: list[StoredPart] | None = None) -> dic
     return out
 
 
-async def _owned_session(session, sid: uuid.UUID, user_id: str, lock: bool = False) -> UploadSession:  # noqa: ANN001
+async def _owned_session(session, sid: uuid.UUID, user_id: str, lock: bool = False) -> UploadSession:
     s = await session.get(UploadSession, sid, with_for_update=lock)
     if s is None or s.owner_id != user_id:
         raise ProblemError(404, "UPLOAD_NOT_FOUND", "Upload session not found", f"no upload session {sid}")
@@ -119,7 +119,14 @@ def _transition(s: UploadSession, target: UploadStatus) -> None:
 
 @router.post("/api/videos/{video_id}/uploads", status_code=201)
 async def create_session(video_id: uuid.UUID, request: Request, user: CurrentUser, body: CreateSession | None = None) -> dict:
-    """Open an S3 multipart upload for the caller's video (publishes video.upload_started)."""
+    """Open an S3 multipart upload for the caller's video (publishes video.upload_started).
+
+    Body (optional): ``sourceMime``, ``sourceSizeBytes`` (bytes) restating what the video declared.
+    201: ``uploadSessionId``, ``partSizeBytes`` (5242880 unless the 10,000-part limit needs more),
+    ``status`` INITIATED, plus ``videoId``, ``totalBytes``, ``totalParts``, ``bytesUploaded`` and times.
+    Waits up to PROJECTION_WAIT_SECONDS for the video's video.created. 404 VIDEO_NOT_FOUND (unknown,
+    deleted or another user's), 409 UPLOAD_SESSION_EXISTS (an open session; ``uploadSessionId``) /
+    ALREADY_UPLOADED, 422 DECLARED_MISMATCH."""
     db = request.app.state.db
     deadline = time.monotonic() + PROJECTION_WAIT_SECONDS
     while True:
@@ -136,7 +143,11 @@ async def create_session(video_id: uuid.UUID, request: Request, user: CurrentUse
         raise ProblemError(422, "DECLARED_MISMATCH", "Source differs from the video", f"the video declared {video.source_mime}, not {body.source_mime}")
     store = _store(request)
     async with db.session() as session:
-        await session.get(VideoProjection, video_id, with_for_update=True)  # serialize session creation per video
+        # serialize session creation per video, and re-check under the lock: a video.deleted handled since
+        # the read above (it locks the same row) must not get a session (formerly not re-checked)
+        locked = await session.get(VideoProjection, video_id, with_for_update=True, populate_existing=True)
+        if locked is None or locked.deleted:
+            raise ProblemError(404, "VIDEO_NOT_FOUND", "Video not found", f"no video {video_id}")
         existing = list((await session.execute(select(UploadSession).where(UploadSession.video_id == video_id))).scalars())
         for s in existing:
             if s.status == UploadStatus.COMPLETED:
@@ -164,12 +175,25 @@ async def create_session(video_id: uuid.UUID, request: Request, user: CurrentUse
 
 @router.get("/api/uploads/{sid}")
 async def get_session(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
-    """Status plus the parts S3 already holds (``parts``), so a client resumes with only the missing ones."""
+    """Status plus the parts S3 already holds (``parts``: partNumber, etag, sizeBytes), so a client
+    resumes with only the missing ones; ``bytesUploaded`` is their sum (bytes).
+
+    When S3 no longer holds the multipart upload (e.g. removed by the bucket's 7-day
+    AbortIncompleteMultipartUpload rule) the session is settled by :func:`_settle_gone_upload` instead
+    of answering 500 as before: an IN_PROGRESS session becomes FAILED (failReason UPLOAD_GONE)."""
+    store = _store(request)
     async with request.app.state.db.session() as session:
         s = await _owned_session(session, sid, user.user_id)
     parts: list[StoredPart] = []
     if s.status in ACTIVE:
-        parts = await asyncio.to_thread(_store(request).list_parts, s.object_key, s.provider_upload_id)
+        try:
+            parts = await asyncio.to_thread(store.list_parts, s.object_key, s.provider_upload_id)
+        except UploadGone:
+            async with request.app.state.db.session() as session:
+                s = await _owned_session(session, sid, user.user_id, lock=True)
+                if s.status == UploadStatus.IN_PROGRESS:
+                    await _settle_gone_upload(session, s, store, request.headers.get("x-request-id"))
+            return _session_out(s, [])
         uploaded = sum(p.size for p in parts)
         if uploaded != s.bytes_uploaded:
             async with request.app.state.db.session() as session:
@@ -206,11 +230,63 @@ async def part_urls(sid: uuid.UUID, body: PartRequest, request: Request, user: C
     return {"parts": urls}
 
 
+async def _mark_completed(session, s: UploadSession, checksum: str, size: int, correlation_id: str | None) -> None:
+    """IN_PROGRESS -> COMPLETED with the object's ETag and size; adds video.uploaded to the outbox."""
+    _transition(s, UploadStatus.COMPLETED)
+    s.checksum = checksum
+    s.bytes_uploaded = size
+    session.add(s)
+    await add_event(
+        session,
+        VideoUploadedV1(
+            video_id=s.video_id,
+            owner_id=s.owner_id,
+            upload_session_id=s.id,
+            bucket=s.bucket,
+            source_file_key=s.object_key,
+            source_size_bytes=size,
+            source_mime=s.source_mime,
+            checksum=checksum,
+        ),
+        SOURCE,
+        correlation_id,
+    )
+
+
+async def _settle_gone_upload(session, s: UploadSession, store: MultipartStore, correlation_id: str | None) -> None:
+    """Settle a locked IN_PROGRESS session whose S3 multipart upload no longer exists.
+
+    If the object is in the bucket with the declared size, an earlier complete reached S3 but its
+    database commit failed: the session is COMPLETED now and video.uploaded published. Otherwise the
+    provider lost the upload (seed 1.5: IN_PROGRESS -> FAILED on a provider error): FAILED with
+    ``failReason`` UPLOAD_GONE and video.upload_failed (reason UPLOAD_GONE); the client opens a new session.
+    """
+    head = await asyncio.to_thread(store.head, s.object_key)
+    if head is not None and head[1] == s.declared_size_bytes:
+        await _mark_completed(session, s, head[0], head[1], correlation_id)
+        return
+    _transition(s, UploadStatus.FAILED)
+    s.fail_reason = "UPLOAD_GONE"
+    session.add(s)
+    await add_event(session, VideoUploadFailedV1(video_id=s.video_id, upload_session_id=s.id, reason="UPLOAD_GONE"), SOURCE, correlation_id)
+
+
 @router.post("/api/uploads/{sid}/complete")
 async def complete(sid: uuid.UUID, body: CompleteRequest, request: Request, user: CurrentUser) -> dict:
     """Check every part against S3 and the total against the declared size, complete the multipart
-    upload and publish video.uploaded. A mismatch answers 422 and leaves the session IN_PROGRESS."""
+    upload and publish video.uploaded. A mismatch answers 422 and leaves the session IN_PROGRESS.
+
+    Idempotent: completing a COMPLETED session answers it again (no second event). 422 codes:
+    PART_OUT_OF_RANGE (a number outside 1..totalParts), PART_MISMATCH (a part number listed twice, or an
+    ETag S3 does not hold), PART_MISSING (``missingParts``: not listed, or not stored in S3),
+    SIZE_MISMATCH (``bytesUploaded`` != ``declaredBytes``), PART_SIZE_INVALID (a part but the last is not
+    ``partSizeBytes``). 409: SESSION_CANCELED / SESSION_FAILED / ILLEGAL_SESSION_TRANSITION (INITIATED,
+    PAUSED). If S3 lost the multipart upload the session is settled (see :func:`_settle_gone_upload`):
+    200 COMPLETED when the object is already complete, else 409 SESSION_FAILED.
+    """
     store = _store(request)
+    correlation_id = request.headers.get("x-request-id")
+    gone = False
     async with request.app.state.db.session() as session:
         s = await _owned_session(session, sid, user.user_id, lock=True)
         if s.status == UploadStatus.COMPLETED:
@@ -218,46 +294,40 @@ async def complete(sid: uuid.UUID, body: CompleteRequest, request: Request, user
         if s.status != UploadStatus.IN_PROGRESS:
             raise ProblemError(409, IllegalSessionTransition(UploadStatus(s.status), UploadStatus.COMPLETED).code, "Upload session cannot complete", f"session is {s.status}", sessionStatus=s.status)
         total = part_count(s.declared_size_bytes, s.part_size_bytes)
-        stored = {p.part_number: p for p in await asyncio.to_thread(store.list_parts, s.object_key, s.provider_upload_id)}
         given = sorted(body.parts, key=lambda p: p.part_number)
         numbers = [p.part_number for p in given]
-        if numbers != list(range(1, total + 1)):
-            missing = sorted(set(range(1, total + 1)) - set(numbers))
-            extra = sorted(set(numbers) - set(range(1, total + 1)))
-            raise ProblemError(422, "PART_MISSING" if missing else "PART_OUT_OF_RANGE", "Parts do not cover the source", f"missing {missing}, out of range {extra}, expected 1..{total}", missingParts=missing)
-        for p in given:
-            sp = stored.get(p.part_number)
-            if sp is None:
-                raise ProblemError(422, "PART_MISSING", "Part not uploaded", f"S3 holds no part {p.part_number}", missingParts=[p.part_number])
-            if sp.etag != p.etag.strip('"'):
-                raise ProblemError(422, "PART_MISMATCH", "Part ETag differs", f"part {p.part_number}: S3 has {sp.etag}, you sent {p.etag}")
-        uploaded = sum(stored[n].size for n in numbers)
-        s.bytes_uploaded = uploaded
-        if uploaded != s.declared_size_bytes:
-            raise ProblemError(422, "SIZE_MISMATCH", "Uploaded size differs from the declared size", f"uploaded {uploaded} bytes, declared {s.declared_size_bytes}", bytesUploaded=uploaded, declaredBytes=s.declared_size_bytes)
-        for n in numbers[:-1]:
-            if stored[n].size != s.part_size_bytes:
-                raise ProblemError(422, "PART_SIZE_INVALID", "Part has the wrong size", f"part {n} holds {stored[n].size} bytes, expected {s.part_size_bytes}")
-        checksum, size = await asyncio.to_thread(store.complete, s.object_key, s.provider_upload_id, [stored[n] for n in numbers])
-        _transition(s, UploadStatus.COMPLETED)
-        s.checksum = checksum
-        s.bytes_uploaded = size
-        session.add(s)
-        await add_event(
-            session,
-            VideoUploadedV1(
-                video_id=s.video_id,
-                owner_id=s.owner_id,
-                upload_session_id=s.id,
-                bucket=s.bucket,
-                source_file_key=s.object_key,
-                source_size_bytes=size,
-                source_mime=s.source_mime,
-                checksum=checksum,
-            ),
-            SOURCE,
-            request.headers.get("x-request-id"),
-        )
+        extra = sorted({n for n in numbers if not 1 <= n <= total})
+        if extra:
+            raise ProblemError(422, "PART_OUT_OF_RANGE", "Part number out of range", f"part numbers {extra} outside 1..{total}", totalParts=total)
+        duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
+        if duplicates:
+            # formerly answered PART_OUT_OF_RANGE with "missing [], out of range []"
+            raise ProblemError(422, "PART_MISMATCH", "Part listed more than once", f"part numbers {duplicates} are listed more than once", duplicateParts=duplicates)
+        missing = sorted(set(range(1, total + 1)) - set(numbers))
+        if missing:
+            raise ProblemError(422, "PART_MISSING", "Parts do not cover the source", f"missing {missing}, expected 1..{total}", missingParts=missing)
+        try:
+            stored = {p.part_number: p for p in await asyncio.to_thread(store.list_parts, s.object_key, s.provider_upload_id)}
+        except UploadGone:
+            await _settle_gone_upload(session, s, store, correlation_id)
+            gone = True
+        else:
+            for p in given:
+                sp = stored.get(p.part_number)
+                if sp is None:
+                    raise ProblemError(422, "PART_MISSING", "Part not uploaded", f"S3 holds no part {p.part_number}", missingParts=[p.part_number])
+                if sp.etag != p.etag.strip('"'):
+                    raise ProblemError(422, "PART_MISMATCH", "Part ETag differs", f"part {p.part_number}: S3 has {sp.etag}, you sent {p.etag}")
+            uploaded = sum(stored[n].size for n in numbers)
+            if uploaded != s.declared_size_bytes:
+                raise ProblemError(422, "SIZE_MISMATCH", "Uploaded size differs from the declared size", f"uploaded {uploaded} bytes, declared {s.declared_size_bytes}", bytesUploaded=uploaded, declaredBytes=s.declared_size_bytes)
+            for n in numbers[:-1]:
+                if stored[n].size != s.part_size_bytes:
+                    raise ProblemError(422, "PART_SIZE_INVALID", "Part has the wrong size", f"part {n} holds {stored[n].size} bytes, expected {s.part_size_bytes}")
+            checksum, size = await asyncio.to_thread(store.complete, s.object_key, s.provider_upload_id, [stored[n] for n in numbers])
+            await _mark_completed(session, s, checksum, size, correlation_id)
+    if gone and s.status != UploadStatus.COMPLETED:
+        raise ProblemError(409, "SESSION_FAILED", "Upload session failed", "the storage provider no longer holds this upload; open a new session", sessionStatus=s.status, failReason=s.fail_reason)
     return _session_out(s)
 
 
@@ -273,9 +343,16 @@ async def pause(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
 
 @router.post("/api/uploads/{sid}/resume")
 async def resume(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
-    """PAUSED -> IN_PROGRESS."""
+    """PAUSED -> IN_PROGRESS. 409 from any other status: ILLEGAL_SESSION_TRANSITION (INITIATED,
+    IN_PROGRESS), SESSION_COMPLETED / SESSION_CANCELED / SESSION_FAILED.
+
+    Only PAUSED resumes: INITIATED -> IN_PROGRESS is the seed's "start uploading first part" (the first
+    part-URL request), not a resume, so resuming an INITIATED session is refused (it used to succeed)."""
     async with request.app.state.db.session() as session:
         s = await _owned_session(session, sid, user.user_id, lock=True)
+        if s.status != UploadStatus.PAUSED:
+            exc = IllegalSessionTransition(UploadStatus(s.status), UploadStatus.IN_PROGRESS)
+            raise ProblemError(409, exc.code, "Upload session state conflict", f"only a PAUSED session resumes; session is {s.status}", sessionStatus=s.status)
         _transition(s, UploadStatus.IN_PROGRESS)
         session.add(s)
     return _session_out(s)

@@ -1,0 +1,1 @@
+"""Reelhouse transcoder service: turns uploaded sources into HLS renditions, a poster and thumbnails."""

@@ -1,0 +1,1 @@
+"""Adapters to the outside world (ffmpeg/ffprobe, storage, broker)."""

@@ -1,0 +1,1041 @@
+"""FFmpeg adapter: probe a source, transcode it to an HLS ladder in one pass, make a poster and thumbnails.
+
+Everything here is synchronous and blocking (it runs child processes); asyncio callers use
+``asyncio.to_thread``. Failures that the service reports are raised as
+:class:`~reelhouse.transcoder.domain.ladder.MediaRejected` with a stable
+:class:`~reelhouse.transcoder.domain.ladder.FailReason`.
+
+Paths: sources and output directories are resolved to absolute paths before they reach ffmpeg, so a file
+name can never be read as an option (leading ``-``) or a protocol (``name:...``).
+
+The binaries are ``ffmpeg``/``ffprobe`` from PATH unless ``REELHOUSE_FFMPEG``/``REELHOUSE_FFPROBE`` name
+others. Written and measured against ffmpeg 5.1 (Debian bookworm).
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import logging
+import math
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ffmpeg
+import m3u8
+from reelhouse.transcoder.domain.ladder import FailReason, MediaInfo, MediaRejected, Rendition
+
+__all__ = [
+    "HlsOutput",
+    "HlsVariant",
+    "Images",
+    "TranscodeCancelled",
+    "build_hls_command",
+    "frame_mean_luma",
+    "make_images",
+    "media_info_from_probe",
+    "probe",
+    "run_ffmpeg",
+    "transcode_to_hls",
+]
+
+log = logging.getLogger(__name__)
+
+FFMPEG = os.environ.get("REELHOUSE_FFMPEG", "ffmpeg")
+FFPROBE = os.environ.get("REELHOUSE_FFPROBE", "ffprobe")
+
+MASTER_PLAYLIST = "master.m3u8"
+VARIANT_PLAYLIST = "index.m3u8"
+SEGMENT_PATTERN = "seg_%05d.ts"
+POSTER = "poster.jpg"
+THUMBS_DIR = "thumbs"
+THUMB_PATTERN = "thumb_%05d.jpg"
+
+#: stderr lines kept for error details (bounded: memory stays flat however much ffmpeg logs).
+STDERR_TAIL_LINES = 20
+_DETAIL_MAX_CHARS = 4000
+
+# Substrings (lower case) of ffmpeg/ffprobe messages that mean the *input* is damaged or truncated.
+_CORRUPT_MARKERS = (
+    "invalid data found when processing input",
+    "moov atom not found",
+    "partial file",  # mov/mp4 demuxer: the file ends before the data its index points to
+    "invalid nal unit size",
+    "error splitting the input into nal units",
+    "truncated",
+    "end of file",
+)
+# Messages that mean the input is truncated even when ffmpeg exits 0 (it encodes what it could read).
+_TRUNCATION_MARKERS = ("partial file",)
+# Messages that point at the machine rather than the file (the job may succeed elsewhere or later).
+_ENVIRONMENT_MARKERS = (
+    "no space left on device",
+    "cannot allocate memory",
+    "resource temporarily unavailable",
+    "input/output error",
+)
+_UNSUPPORTED_CODEC_MARKERS = (
+    "decoder (codec",  # "Decoder (codec xyz) not found for input stream"
+    "unknown decoder",
+    "no decoder for",
+)
+
+# Container formats that hold one still picture, not a video (ffprobe format_name values).
+_IMAGE_FORMATS = frozenset({"image2", "image2pipe", "tty"})
+# Codecs of still pictures: a video stream of one of these with a single frame is a picture, not a video.
+_STILL_CODECS = frozenset(
+    {
+        "mjpeg",
+        "png",
+        "apng",
+        "bmp",
+        "gif",
+        "webp",
+        "tiff",
+        "jpeg2000",
+        "jpegls",
+        "targa",
+        "pcx",
+        "sgi",
+        "ppm",
+        "pgm",
+        "pgmyuv",
+        "pbm",
+        "pam",
+        "qoi",
+        "xbm",
+        "xwd",
+        "dpx",
+        "exr",
+        "hdr",
+        "photocd",
+        "psd",
+        "ljpeg",
+        "jpegxl",
+    }
+)
+# Text rendered as video by ffmpeg's tty demuxer: not media a user meant to upload.
+_TEXT_CODECS = frozenset({"ansi", "bintext", "xbin", "idf"})
+_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class TranscodeCancelled(Exception):
+    """``run_ffmpeg`` was asked to stop (its cancel event was set); ffmpeg was killed. Not a media failure."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Probing
+# --------------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _decodable_codecs() -> frozenset[str]:
+    """Codec names this ffmpeg build can decode (``ffmpeg -codecs``, flag D). Cached per process."""
+    try:
+        out = subprocess.run(
+            [FFMPEG, "-hide_banner", "-codecs"], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):  # pragma: no cover - ffmpeg missing: probe fails anyway
+        return frozenset()
+    names: set[str] = set()
+    seen_rule = False
+    for line in out.splitlines():
+        if line.strip().startswith("---"):
+            seen_rule = True
+            continue
+        parts = line.split()
+        if seen_rule and len(parts) >= 2 and len(parts[0]) == 6 and parts[0][0] == "D":
+            names.add(parts[1])
+    return frozenset(names)
+
+
+def _can_decode(codec: str | None) -> bool:
+    known = _decodable_codecs()
+    if not known:  # could not list codecs: let ffmpeg decide at transcode time
+        return bool(codec)
+    return bool(codec) and codec in known
+
+
+def _ratio(value: Any) -> float:
+    """'30000/1001' -> 29.97; '0/0', 'N/A', None -> 0.0."""
+    if not isinstance(value, str) or "/" not in value:
+        return _float(value)
+    num, _, den = value.partition("/")
+    try:
+        n, d = float(num), float(den)
+    except ValueError:
+        return 0.0
+    return n / d if d else 0.0
+
+
+def _float(value: Any) -> float:
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return result if math.isfinite(result) else 0.0
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        result = int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return result if result > 0 else None
+
+
+def _tail(text: bytes | str | None, lines: int = STDERR_TAIL_LINES) -> str:
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    kept = [line for line in text.splitlines() if line.strip()][-lines:]
+    return "\n".join(kept)[-_DETAIL_MAX_CHARS:]
+
+
+def _rotation_cw(stream: dict[str, Any]) -> int:
+    """Clockwise display rotation in degrees, normalised to 0/90/180/270.
+
+    ffprobe prints the display matrix angle counter-clockwise (``av_display_rotation_get``); the legacy
+    ``rotate`` tag is clockwise.
+    """
+    degrees: float | None = None
+    for side_data in stream.get("side_data_list") or []:
+        if "rotation" in side_data:
+            degrees = -_float(side_data.get("rotation"))
+            break
+    if degrees is None:
+        tag = (stream.get("tags") or {}).get("rotate")
+        if tag is not None:
+            degrees = _float(tag)
+    if degrees is None:
+        return 0
+    return (round(degrees / 90.0) * 90) % 360
+
+
+def _is_still_picture(stream: dict[str, Any], format_names: set[str]) -> bool:
+    disposition = stream.get("disposition") or {}
+    if disposition.get("attached_pic") or disposition.get("timed_thumbnails"):
+        return True
+    if format_names & _IMAGE_FORMATS or any(name.endswith("_pipe") for name in format_names):
+        return True
+    if stream.get("codec_name") in _STILL_CODECS:
+        frames = _int_or_none(stream.get("nb_frames"))
+        duration = _float(stream.get("duration"))
+        return frames == 1 or (frames is None and duration <= 0.0)
+    return False
+
+
+def _video_bitrate(video: dict[str, Any], streams: list[dict[str, Any]], fmt: dict[str, Any]) -> int | None:
+    """Video bit rate in bits/s: the stream's, else Matroska's BPS tag, else container minus other streams."""
+    direct = _int_or_none(video.get("bit_rate"))
+    if direct:
+        return direct
+    tags = video.get("tags") or {}
+    for key in ("BPS", "BPS-eng"):
+        if key in tags:
+            tagged = _int_or_none(tags[key])
+            if tagged:
+                return tagged
+    total = _int_or_none(fmt.get("bit_rate"))
+    if total is None:
+        return None
+    others = sum(_int_or_none(s.get("bit_rate")) or 0 for s in streams if s is not video)
+    estimate = total - others
+    return estimate if estimate > 0 else None
+
+
+def media_info_from_probe(data: dict[str, Any], size_bytes: int | None = None) -> MediaInfo:
+    """Turn ffprobe's JSON (``-show_format -show_streams``) into a :class:`MediaInfo`.
+
+    Pure (no I/O once the codec list is cached). Raises :class:`MediaRejected`:
+    * CORRUPT_SOURCE: no format section, no dimensions, duration missing or <= 0;
+    * UNSUPPORTED_MEDIA: text rendered as video (tty demuxer);
+    * NO_VIDEO_STREAM: no video stream, only audio, only a cover picture, or a single still image
+      (a PNG/JPEG renamed .mp4, an image2/…_pipe format, a still-image codec with one frame);
+    * UNSUPPORTED_CODEC: the only video streams use a codec this ffmpeg build cannot decode.
+    """
+    fmt = data.get("format")
+    if not fmt:
+        raise MediaRejected(FailReason.CORRUPT_SOURCE, "ffprobe found no container format")
+    format_name = str(fmt.get("format_name") or "")
+    format_names = set(format_name.split(","))
+    streams: list[dict[str, Any]] = list(data.get("streams") or [])
+
+    videos = [s for s in streams if s.get("codec_type") == "video"]
+    if any(s.get("codec_name") in _TEXT_CODECS for s in videos):
+        raise MediaRejected(FailReason.UNSUPPORTED_MEDIA, f"text file, not media (format {format_name})")
+    real_videos = [s for s in videos if not _is_still_picture(s, format_names)]
+    audios = [s for s in streams if s.get("codec_type") == "audio"]
+    if not real_videos:
+        if videos:
+            detail = f"a still image, not a video (format {format_name}, codec {videos[0].get('codec_name')})"
+        elif audios:
+            detail = f"audio only (format {format_name}, codec {audios[0].get('codec_name')})"
+        else:
+            detail = f"no video stream (format {format_name})"
+        raise MediaRejected(FailReason.NO_VIDEO_STREAM, detail)
+    decodable = [s for s in real_videos if _can_decode(s.get("codec_name"))]
+    if not decodable:
+        codec = real_videos[0].get("codec_name") or real_videos[0].get("codec_tag_string") or "unknown"
+        raise MediaRejected(FailReason.UNSUPPORTED_CODEC, f"cannot decode video codec {codec!r}")
+    video = decodable[0]
+
+    coded_width = int(video.get("width") or 0)
+    coded_height = int(video.get("height") or 0)
+    if coded_width <= 0 or coded_height <= 0:
+        raise MediaRejected(FailReason.CORRUPT_SOURCE, "video stream has no dimensions")
+
+    duration = _float(fmt.get("duration")) or _float(video.get("duration"))
+    if duration <= 0.0:
+        raise MediaRejected(FailReason.CORRUPT_SOURCE, "duration missing or zero")
+
+    sar = _ratio(video.get("sample_aspect_ratio"))
+    display_width = coded_width
+    if sar > 0 and abs(sar - 1.0) > 1e-3:
+        display_width = max(1, round(coded_width * sar))
+    rotation = _rotation_cw(video)
+    width, height = (coded_height, display_width) if rotation in (90, 270) else (display_width, coded_height)
+
+    frame_rate = _ratio(video.get("avg_frame_rate")) or _ratio(video.get("r_frame_rate"))
+
+    audio = next(
+        (s for s in audios if _can_decode(s.get("codec_name")) and int(s.get("channels") or 0) > 0),
+        None,
+    )
+    return MediaInfo(
+        duration_seconds=duration,
+        width=width,
+        height=height,
+        coded_width=coded_width,
+        coded_height=coded_height,
+        rotation=rotation,
+        video_codec=str(video.get("codec_name")),
+        pix_fmt=str(video.get("pix_fmt") or ""),
+        frame_rate=frame_rate,
+        video_bitrate=_video_bitrate(video, streams, fmt),
+        has_audio=audio is not None,
+        audio_codec=str(audio.get("codec_name")) if audio is not None else None,
+        format_name=format_name,
+        size_bytes=_int_or_none(fmt.get("size")) or size_bytes,
+        video_stream_index=int(video.get("index", 0)),
+        audio_stream_index=int(audio.get("index", 0)) if audio is not None else None,
+    )
+
+
+def probe(path: str | os.PathLike[str]) -> MediaInfo:
+    """Probe a local source file with ffprobe (through ``ffmpeg.probe``).
+
+    Returns a :class:`MediaInfo` (display dimensions after rotation, seconds, bits/s, bytes).
+    Raises :class:`MediaRejected`:
+    * SOURCE_MISSING: the path is not an existing file;
+    * CORRUPT_SOURCE: empty file, ffprobe fails (e.g. "moov atom not found" for a truncated MP4 or any
+      non-media bytes such as a text file named .mp4), unparsable output, no duration or dimensions;
+    * NO_VIDEO_STREAM / UNSUPPORTED_MEDIA / UNSUPPORTED_CODEC: see :func:`media_info_from_probe`.
+    All of these are ``retryable=False``.
+    """
+    file = Path(path).resolve()
+    if not file.is_file():
+        raise MediaRejected(FailReason.SOURCE_MISSING, f"source file not found: {file}")
+    size = file.stat().st_size
+    if size == 0:
+        raise MediaRejected(FailReason.CORRUPT_SOURCE, "source file is empty")
+    try:
+        data = ffmpeg.probe(str(file), cmd=FFPROBE, hide_banner=None)
+    except ffmpeg.Error as exc:
+        raise MediaRejected(FailReason.CORRUPT_SOURCE, _tail(exc.stderr, 5) or "ffprobe failed") from exc
+    except ValueError as exc:  # ffprobe exited 0 but printed no JSON
+        raise MediaRejected(FailReason.CORRUPT_SOURCE, f"unreadable ffprobe output: {exc}") from exc
+    return media_info_from_probe(data, size)
+
+
+# --------------------------------------------------------------------------------------------------
+# HLS command
+# --------------------------------------------------------------------------------------------------
+
+
+def _validate_renditions(renditions: Sequence[Rendition]) -> None:
+    if not renditions:
+        raise ValueError("at least one rendition is required")
+    names = [r.name for r in renditions]
+    if len(set(names)) != len(names):
+        raise ValueError(f"rendition names must be unique: {names}")
+    for r in renditions:
+        if not _NAME_RE.match(r.name):
+            raise ValueError(f"rendition name {r.name!r} must match {_NAME_RE.pattern}")
+        if r.width % 2 or r.height % 2 or r.width <= 0 or r.height <= 0:
+            raise ValueError(f"rendition {r.name} needs positive even dimensions, got {r.width}x{r.height}")
+
+
+def build_hls_command(
+    source: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    renditions: Sequence[Rendition],
+    info: MediaInfo,
+    segment_seconds: float = 4,
+    preset: str = "veryfast",
+) -> list[str]:
+    """The argv of ONE ffmpeg process that decodes the source once and writes every rendition as HLS.
+
+    Graph: ``[0:<video>] split=N`` -> per rung ``scale=W:H, setsar=1, format=yuv420p`` (8-bit 4:2:0 from
+    10-bit or 4:4:4 sources; ffmpeg's default autorotation stays on, so the filters see the display
+    orientation) -> libx264 (High profile, the rung's level, ``-b:v/-maxrate/-bufsize``), keyframes forced
+    every ``segment_seconds`` of *timestamp* (``expr:gte(t,n_forced*SEG)``: right for VFR too) with
+    scene-cut keyframes off, so every rendition cuts its segments at the same instants. AAC stereo per
+    rung from the source's audio stream only when it has one. HLS: MPEG-TS segments
+    ``out_dir/<name>/seg_00000.ts``, playlists ``out_dir/<name>/index.m3u8``, master
+    ``out_dir/master.m3u8`` (``-var_stream_map``). Progress goes to stdout (``-progress pipe:1``).
+
+    Built with ffmpeg-python (the design's driver): it expresses the whole graph, repeated ``-map`` of the
+    audio stream and per-stream options (``-b:v:0`` via ``**{}``) cleanly; ``.compile()`` gives the argv.
+    Output-option order does not matter to ffmpeg (ffmpeg-python sorts them).
+
+    Args: ``segment_seconds`` is the HLS target duration in seconds (ffmpeg's default of 2 is never
+    relied on); ``preset`` is the x264 preset (``veryfast`` in production, ``ultrafast`` in tests).
+    Raises ValueError for an empty ladder, duplicate/unsafe rendition names, odd dimensions or a
+    non-positive segment duration.
+    """
+    _validate_renditions(renditions)
+    if segment_seconds <= 0:
+        raise ValueError("segment_seconds must be positive")
+    src = str(Path(source).resolve())
+    out = Path(out_dir).resolve()
+    seg = f"{segment_seconds:g}"
+
+    stream = ffmpeg.input(src)
+    video_in = stream[str(info.video_stream_index)]
+    audio_in = (
+        stream[str(info.audio_stream_index)]
+        if info.has_audio and info.audio_stream_index is not None
+        else None
+    )
+    branches = video_in.split() if len(renditions) > 1 else None
+
+    mapped: list[Any] = []
+    options: dict[str, Any] = {
+        "c:v": "libx264",
+        "preset": preset,
+        "profile:v": "high",
+        "sc_threshold": 0,
+        "force_key_frames": f"expr:gte(t,n_forced*{seg})",
+        "max_muxing_queue_size": 1024,
+    }
+    stream_map: list[str] = []
+    for i, rendition in enumerate(renditions):
+        branch = branches[i] if branches is not None else video_in
+        mapped.append(
+            branch.filter("scale", rendition.width, rendition.height)
+            .filter("setsar", 1)
+            .filter("format", "yuv420p")
+        )
+        options[f"b:v:{i}"] = rendition.video_bitrate
+        options[f"maxrate:v:{i}"] = rendition.maxrate
+        options[f"bufsize:v:{i}"] = rendition.bufsize
+        options[f"level:v:{i}"] = rendition.level_string
+        if audio_in is not None:
+            mapped.append(audio_in)
+            options[f"b:a:{i}"] = rendition.audio_bitrate or 128_000
+            stream_map.append(f"v:{i},a:{i},name:{rendition.name}")
+        else:
+            stream_map.append(f"v:{i},name:{rendition.name}")
+    if audio_in is not None:
+        options.update({"c:a": "aac", "ac": 2})
+
+    options.update(
+        {
+            "f": "hls",
+            "hls_time": seg,
+            "hls_playlist_type": "vod",
+            "hls_list_size": 0,
+            "hls_segment_type": "mpegts",
+            "hls_flags": "independent_segments",
+            "hls_segment_filename": str(out / "%v" / SEGMENT_PATTERN),
+            "master_pl_name": MASTER_PLAYLIST,
+            "var_stream_map": " ".join(stream_map),
+        }
+    )
+    command = (
+        ffmpeg.output(*mapped, str(out / "%v" / VARIANT_PLAYLIST), **options)
+        .global_args("-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats")
+        .overwrite_output()
+    )
+    return command.compile(cmd=FFMPEG)
+
+
+# --------------------------------------------------------------------------------------------------
+# Running ffmpeg
+# --------------------------------------------------------------------------------------------------
+
+
+def _classify_failure(returncode: int, seen: set[str], tail: str) -> MediaRejected:
+    detail = f"ffmpeg exited with {returncode}\n{tail}".strip()[-_DETAIL_MAX_CHARS:]
+    if returncode < 0 or "environment" in seen:  # killed by a signal (OOM killer...), disk full, I/O error
+        return MediaRejected(FailReason.TRANSCODE_ERROR, detail, retryable=True)
+    if "unsupported_codec" in seen:
+        return MediaRejected(FailReason.UNSUPPORTED_CODEC, detail)
+    if "corrupt" in seen:
+        return MediaRejected(FailReason.CORRUPT_SOURCE, detail)
+    return MediaRejected(FailReason.TRANSCODE_ERROR, detail, retryable=True)
+
+
+def run_ffmpeg(
+    argv: Sequence[str],
+    duration_seconds: float,
+    on_progress: Callable[[float], None] | None = None,
+    stall_timeout_seconds: float = 120,
+    *,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Run ffmpeg to completion, reporting progress; blocking (call through ``asyncio.to_thread``).
+
+    ``argv`` must contain ``-progress pipe:1`` (as :func:`build_hls_command` does) for progress and the
+    stall watchdog to see anything. ``duration_seconds`` (source duration) turns ``out_time_us`` into a
+    percentage. ``on_progress(percent)`` gets strictly increasing floats in 0..100, at most one call per
+    second unless the percentage moved by >= 5 points, and a final ``100.0`` on success. It runs in the
+    calling thread; if it raises, ffmpeg is killed and the exception propagates.
+
+    A watchdog kills ffmpeg when its output time has not advanced for ``stall_timeout_seconds`` seconds.
+    Setting ``cancel`` kills ffmpeg and raises :class:`TranscodeCancelled` (worker shutdown, deleted
+    video). stderr is read continuously into a bounded buffer (the last 20 lines), so memory stays flat.
+
+    Raises OSError when ffmpeg cannot be started at all (a broken worker, not a media problem), else
+    :class:`MediaRejected`:
+    * TIMEOUT (retryable) when the watchdog fired;
+    * CORRUPT_SOURCE (not retryable) when ffmpeg failed on damaged input ("Invalid data found",
+      "moov atom not found", ...) or exited 0 after reading a truncated file ("partial file");
+    * UNSUPPORTED_CODEC (not retryable) when no decoder exists;
+    * TRANSCODE_ERROR (retryable) for any other non-zero exit, with the stderr tail as detail.
+    """
+    tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+    seen: set[str] = set()
+    state: dict[str, float] = {"last_activity": time.monotonic(), "out_time_us": -1, "frame": -1}
+    lock = threading.Lock()
+    stalled = threading.Event()
+    cancelled = threading.Event()
+    finished = threading.Event()
+
+    proc = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        bufsize=1,
+    )
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            line = line.rstrip()
+            if not line:
+                continue
+            lowered = line.lower()
+            if any(marker in lowered for marker in _CORRUPT_MARKERS):
+                seen.add("corrupt")
+            if any(marker in lowered for marker in _TRUNCATION_MARKERS):
+                seen.add("truncated")
+            if any(marker in lowered for marker in _UNSUPPORTED_CODEC_MARKERS):
+                seen.add("unsupported_codec")
+            if any(marker in lowered for marker in _ENVIRONMENT_MARKERS):
+                seen.add("environment")
+            tail.append(line)
+
+    def watchdog() -> None:
+        while not finished.wait(min(0.2, max(stall_timeout_seconds / 4, 0.05))):
+            if cancel is not None and cancel.is_set():
+                cancelled.set()
+                _kill(proc)
+                return
+            with lock:
+                idle = time.monotonic() - state["last_activity"]
+            if idle > stall_timeout_seconds:
+                stalled.set()
+                _kill(proc)
+                return
+
+    stderr_thread = threading.Thread(target=read_stderr, name="ffmpeg-stderr", daemon=True)
+    watchdog_thread = threading.Thread(target=watchdog, name="ffmpeg-watchdog", daemon=True)
+    stderr_thread.start()
+    watchdog_thread.start()
+
+    last_percent = -1.0
+    last_report = 0.0
+
+    def report(percent: float, force: bool = False) -> None:
+        nonlocal last_percent, last_report
+        if on_progress is None or percent <= last_percent:
+            return
+        now = time.monotonic()
+        if force or percent - last_percent >= 5.0 or now - last_report >= 1.0:
+            last_percent, last_report = percent, now
+            on_progress(percent)
+
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            key, _, value = line.strip().partition("=")
+            if key in ("out_time_us", "frame"):
+                try:
+                    number = int(value)
+                except ValueError:  # "N/A" before the first packet
+                    continue
+                with lock:
+                    if number > state[key]:  # the output advanced: ffmpeg is alive
+                        state[key] = number
+                        state["last_activity"] = time.monotonic()
+                if key == "out_time_us" and duration_seconds > 0 and number >= 0:
+                    # Stop short of 100 until ffmpeg has exited successfully.
+                    report(min(99.9, number / 1e6 / duration_seconds * 100.0))
+        returncode = proc.wait()
+    finally:
+        finished.set()
+        if proc.poll() is None:
+            _kill(proc)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
+                log.error("ffmpeg pid %s did not exit after SIGKILL", proc.pid)
+        stderr_thread.join(timeout=5)
+        watchdog_thread.join(timeout=5)
+        if proc.stdout is not None:
+            proc.stdout.close()
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+    last_lines = "\n".join(tail)
+    if cancelled.is_set():
+        raise TranscodeCancelled("ffmpeg was cancelled")
+    if stalled.is_set():
+        raise MediaRejected(
+            FailReason.TIMEOUT,
+            f"ffmpeg made no progress for {stall_timeout_seconds:g} s and was killed\n{last_lines}".strip(),
+            retryable=True,
+        )
+    if returncode != 0:
+        raise _classify_failure(returncode, seen, last_lines)
+    if "truncated" in seen:
+        raise MediaRejected(
+            FailReason.CORRUPT_SOURCE,
+            f"source is truncated (ffmpeg read a partial file)\n{last_lines}".strip(),
+        )
+    report(100.0, force=True)
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    try:
+        proc.kill()
+    except OSError:  # already gone
+        pass
+
+
+# --------------------------------------------------------------------------------------------------
+# HLS transcode
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HlsVariant:
+    """One rendition as written: ``playlist`` is relative to the output directory (POSIX, e.g.
+    ``"720p/index.m3u8"``); ``codecs``/``bandwidth`` (bits/s) are what the master playlist declares;
+    ``duration_seconds`` is the sum of the segment durations. ``average_bitrate``/``peak_bitrate`` (bits/s)
+    are measured on the written segments as RFC 8216 section 4.3.4.2 defines AVERAGE-BANDWIDTH and
+    BANDWIDTH (peak: the highest rate of any run of consecutive segments lasting 0.5-1.5 x the target
+    duration), for comparison with the declared ``bandwidth``; the master is not rewritten with them."""
+
+    rendition: Rendition
+    playlist: str
+    codecs: str
+    bandwidth: int
+    segment_count: int
+    duration_seconds: float
+    segments: tuple[str, ...]
+    average_bitrate: int
+    peak_bitrate: int
+
+
+@dataclass(frozen=True)
+class HlsOutput:
+    """A finished HLS package in ``out_dir``: ``master`` is the master playlist's path relative to it."""
+
+    out_dir: Path
+    master: str
+    variants: tuple[HlsVariant, ...]
+
+    @property
+    def master_path(self) -> Path:
+        return self.out_dir / self.master
+
+    def files(self) -> list[str]:
+        """Every file of the package, relative POSIX paths (master, playlists, segments)."""
+        keys = [self.master]
+        for variant in self.variants:
+            base = variant.playlist.rsplit("/", 1)[0]
+            keys.append(variant.playlist)
+            keys.extend(f"{base}/{segment}" for segment in variant.segments)
+        return keys
+
+
+#: A transcode whose output covers less than this share of the source (and over a second less) means
+#: ffmpeg stopped reading early: the source is damaged.
+_MIN_OUTPUT_COVERAGE = 0.8
+
+
+def _measured_bitrates(sizes: Sequence[int], durations: Sequence[float], target: float) -> tuple[int, int]:
+    """(average, peak) segment bit rates in bits/s per RFC 8216 section 4.3.4.2; sizes in bytes."""
+    total_duration = sum(durations)
+    if total_duration <= 0:
+        return 0, 0
+    average = int(sum(sizes) * 8 / total_duration)
+    peak = 0.0
+    for start in range(len(sizes)):
+        bits = 0
+        seconds = 0.0
+        for index in range(start, len(sizes)):
+            bits += sizes[index] * 8
+            seconds += durations[index]
+            if seconds > 1.5 * target:
+                break
+            if seconds >= 0.5 * target:
+                peak = max(peak, bits / seconds)
+    if peak == 0.0:  # no run of the right length (a very short video): the fastest single segment
+        peak = max(size * 8 / d for size, d in zip(sizes, durations, strict=True) if d > 0)
+    return average, int(peak)
+
+
+def _attribute_missing(stream_inf: str, name: str) -> bool:
+    return re.search(rf"[:,]{name}=", stream_inf) is None
+
+
+def _complete_master(master_path: Path, renditions: Sequence[Rendition]) -> None:
+    """Add CODECS (and RESOLUTION) to variants of ffmpeg's master playlist that lack them. Only those
+    attributes are appended; every other byte of the file is kept."""
+    by_uri = {f"{r.name}/{VARIANT_PLAYLIST}": r for r in renditions}
+    lines = master_path.read_text().splitlines()
+    changed = False
+    for i, line in enumerate(lines):
+        if not line.startswith("#EXT-X-STREAM-INF:"):
+            continue
+        uri = next(
+            (later.strip() for later in lines[i + 1 :] if later.strip() and not later.startswith("#")), ""
+        )
+        rendition = by_uri.get(uri)
+        if rendition is None:
+            continue
+        if _attribute_missing(line, "RESOLUTION"):
+            line += f",RESOLUTION={rendition.width}x{rendition.height}"
+        if _attribute_missing(line, "CODECS"):
+            line += f',CODECS="{rendition.codecs}"'
+        if line != lines[i]:
+            lines[i] = line
+            changed = True
+    if changed:
+        tmp = master_path.with_suffix(".tmp")
+        tmp.write_text("\n".join(lines) + "\n")
+        os.replace(tmp, master_path)
+
+
+def transcode_to_hls(
+    source: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    renditions: Sequence[Rendition],
+    info: MediaInfo,
+    on_progress: Callable[[float], None] | None = None,
+    segment_seconds: float = 4,
+    preset: str = "veryfast",
+    *,
+    stall_timeout_seconds: float = 120,
+    cancel: threading.Event | None = None,
+) -> HlsOutput:
+    """Transcode ``source`` into an HLS package in ``out_dir`` with one ffmpeg process, then verify it.
+
+    Layout: ``out_dir/master.m3u8``, ``out_dir/<rendition.name>/index.m3u8`` and ``seg_00000.ts``...
+    Stale ``<rendition.name>/`` directories and master from an earlier attempt are removed first; nothing
+    else in ``out_dir`` is touched (images can live there too).
+
+    After ffmpeg: every variant playlist must exist with >= 1 segment, every segment file must exist and be
+    non-empty, and the master must list every rendition. CODECS/RESOLUTION are appended to the master only
+    where ffmpeg left them out (ffmpeg 5.1 writes both, with CODECS read from the encoded bitstream).
+
+    Returns :class:`HlsOutput`. Raises :class:`MediaRejected` as :func:`run_ffmpeg` does, plus
+    CORRUPT_SOURCE when the output covers under 80 % of the source duration (ffmpeg stopped reading early)
+    and TRANSCODE_ERROR (retryable) when the package is incomplete; :class:`TranscodeCancelled` on cancel.
+    """
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    _validate_renditions(renditions)
+    for rendition in renditions:
+        stale = out / rendition.name
+        if stale.exists():
+            shutil.rmtree(stale)
+        stale.mkdir()
+    (out / MASTER_PLAYLIST).unlink(missing_ok=True)
+
+    argv = build_hls_command(source, out, renditions, info, segment_seconds=segment_seconds, preset=preset)
+    log.info("ffmpeg hls: %s", " ".join(argv))
+    run_ffmpeg(argv, info.duration_seconds, on_progress, stall_timeout_seconds, cancel=cancel)
+
+    master_path = out / MASTER_PLAYLIST
+    if not master_path.is_file():
+        raise MediaRejected(FailReason.TRANSCODE_ERROR, "ffmpeg wrote no master playlist", retryable=True)
+    _complete_master(master_path, renditions)
+    master = m3u8.load(str(master_path))
+    declared = {p.uri: p.stream_info for p in master.playlists}
+
+    variants: list[HlsVariant] = []
+    for rendition in renditions:
+        relative = f"{rendition.name}/{VARIANT_PLAYLIST}"
+        playlist_path = out / rendition.name / VARIANT_PLAYLIST
+        if not playlist_path.is_file():
+            raise MediaRejected(FailReason.TRANSCODE_ERROR, f"missing playlist {relative}", retryable=True)
+        playlist = m3u8.load(str(playlist_path))
+        segments = [s.uri for s in playlist.segments]
+        if not segments:
+            raise MediaRejected(
+                FailReason.TRANSCODE_ERROR, f"playlist {relative} has no segment", retryable=True
+            )
+        sizes: list[int] = []
+        for uri in segments:
+            segment_path = playlist_path.parent / uri
+            size = segment_path.stat().st_size if segment_path.is_file() else 0
+            if size == 0:
+                raise MediaRejected(
+                    FailReason.TRANSCODE_ERROR,
+                    f"segment {rendition.name}/{uri} missing or empty",
+                    retryable=True,
+                )
+            sizes.append(size)
+        durations = [float(s.duration or 0.0) for s in playlist.segments]
+        target = float(playlist.target_duration or segment_seconds)
+        average, peak = _measured_bitrates(sizes, durations, target)
+        stream_info = declared.get(relative)
+        if stream_info is None:
+            raise MediaRejected(
+                FailReason.TRANSCODE_ERROR, f"master playlist does not list {relative}", retryable=True
+            )
+        variants.append(
+            HlsVariant(
+                rendition=rendition,
+                playlist=relative,
+                codecs=stream_info.codecs or rendition.codecs,
+                bandwidth=int(stream_info.bandwidth or rendition.bandwidth),
+                segment_count=len(segments),
+                duration_seconds=sum(durations),
+                segments=tuple(segments),
+                average_bitrate=average,
+                peak_bitrate=peak,
+            )
+        )
+
+    covered = max(v.duration_seconds for v in variants)
+    expected = info.duration_seconds
+    if covered < expected * _MIN_OUTPUT_COVERAGE and expected - covered > 1.0:
+        raise MediaRejected(
+            FailReason.CORRUPT_SOURCE,
+            f"output covers {covered:.2f} s of a {expected:.2f} s source: the source is damaged or truncated",
+        )
+    counts = {v.segment_count for v in variants}
+    if len(counts) > 1:
+        log.warning("renditions have different segment counts %s: keyframes are not aligned", counts)
+    return HlsOutput(out_dir=out, master=MASTER_PLAYLIST, variants=tuple(variants))
+
+
+# --------------------------------------------------------------------------------------------------
+# Poster and thumbnails
+# --------------------------------------------------------------------------------------------------
+
+#: Poster candidates, as shares of the duration: 10 % avoids fade-ins and studio cards in most videos;
+#: later ones are tried only when a candidate is (nearly) black.
+POSTER_POSITIONS = (0.10, 0.25, 0.50, 0.75)
+#: Mean luma (0..255, full range) under which a poster candidate counts as black. Video black (Y=16) is
+#: about 0 once JPEG full range; a dark but real scene is well above 20.
+POSTER_MIN_LUMA = 20.0
+#: Frames the ``thumbnail`` filter compares per candidate (it buffers them: kept small, after scaling).
+POSTER_THUMBNAIL_FRAMES = 25
+
+
+@dataclass(frozen=True)
+class Images:
+    """Poster and thumbnails written under ``out_dir``; keys are relative POSIX paths.
+
+    ``thumbnails[k]`` shows the source at about ``k * thumbnail_interval_seconds`` seconds.
+    ``poster_mean_luma`` is the poster's mean luma on a 0..255 scale.
+    """
+
+    poster: str
+    thumbnails: tuple[str, ...]
+    thumbnail_interval_seconds: float
+    poster_width: int
+    poster_height: int
+    poster_mean_luma: float
+
+
+def _fit_width(info: MediaInfo, max_width: int) -> tuple[int, int]:
+    """(width, height): at most ``max_width`` wide, display aspect kept, both even (JPEG 4:2:0 and the
+    scaler like even sizes), never larger than the source."""
+    width = max(2, min(max_width, info.width) // 2 * 2)
+    height = max(2, round(width * info.height / info.width / 2.0) * 2)
+    return width, min(height, max(2, info.height // 2 * 2))
+
+
+def frame_mean_luma(image: str | os.PathLike[str]) -> float:
+    """Mean luma (0..255) of an image file, decoded by ffmpeg to 8-bit gray at 64 px wide.
+
+    Raises MediaRejected(TRANSCODE_ERROR) when ffmpeg cannot decode it.
+    """
+    argv = (
+        ffmpeg.input(str(Path(image).resolve()))
+        .filter("scale", 64, -2)
+        .filter("format", "gray")
+        .output("pipe:1", f="rawvideo", **{"frames:v": 1})
+        .global_args("-hide_banner", "-nostdin", "-loglevel", "error")
+        .compile(cmd=FFMPEG)
+    )
+    result = subprocess.run(argv, check=False, capture_output=True, timeout=60)
+    if result.returncode != 0 or not result.stdout:
+        raise MediaRejected(
+            FailReason.TRANSCODE_ERROR, _tail(result.stderr) or "cannot decode image", retryable=True
+        )
+    data = result.stdout
+    return sum(data) / len(data)
+
+
+def _image_command(
+    source: str, info: MediaInfo, seek: float, graph: Callable[[Any], Any], target: Path, **out: Any
+) -> list[str]:
+    stream = ffmpeg.input(source, ss=f"{seek:.3f}") if seek > 0 else ffmpeg.input(source)
+    video = graph(stream[str(info.video_stream_index)])
+    return (
+        video.output(str(target), **out)
+        .global_args("-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats")
+        .overwrite_output()
+        .compile(cmd=FFMPEG)
+    )
+
+
+def _make_poster(source: str, out: Path, info: MediaInfo, max_width: int) -> tuple[int, int, float]:
+    width, height = _fit_width(info, max_width)
+    fps = info.frame_rate if info.frame_rate > 0 else 25.0
+    best: tuple[float, Path] | None = None
+    candidates: list[Path] = []
+    try:
+        for k, share in enumerate(POSTER_POSITIONS):
+            seek = info.duration_seconds * share
+            window = max(0.04, min(2.0, info.duration_seconds * 0.1))
+            frames = max(1, min(POSTER_THUMBNAIL_FRAMES, int(window * fps)))
+            target = out / f".poster_candidate_{k}.jpg"
+            candidates.append(target)
+            argv = _image_command(
+                source,
+                info,
+                seek,
+                lambda v, w=width, h=height, n=frames: (
+                    v.filter("scale", w, h).filter("setsar", 1).filter("thumbnail", n)
+                ),
+                target,
+                **{"frames:v": 1, "q:v": 3, "update": 1, "an": None, "sn": None},
+            )
+            run_ffmpeg(argv, 0.0, None, stall_timeout_seconds=60)
+            if not target.is_file() or target.stat().st_size == 0:
+                continue
+            luma = frame_mean_luma(target)
+            if best is None or luma > best[0]:
+                best = (luma, target)
+            if luma >= POSTER_MIN_LUMA:
+                break
+        if best is None:
+            raise MediaRejected(
+                FailReason.TRANSCODE_ERROR, "could not extract a poster frame", retryable=True
+            )
+        os.replace(best[1], out / POSTER)
+        return width, height, best[0]
+    finally:
+        for candidate in candidates:
+            candidate.unlink(missing_ok=True)
+
+
+def make_images(
+    source: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    info: MediaInfo,
+    thumbnail_count: int = 10,
+    *,
+    poster_max_width: int = 1280,
+    thumbnail_width: int = 320,
+    full_decode_max_seconds: float = 120.0,
+) -> Images:
+    """Write ``out_dir/poster.jpg`` and ``out_dir/thumbs/thumb_00001.jpg``... for a probed source.
+
+    Poster: at most ``poster_max_width`` px wide (1280; never upscaled), display aspect, taken with the
+    ``thumbnail`` filter (the most representative of up to 25 frames) at 10 % of the duration; if that
+    frame is nearly black (mean luma < 20/255) the candidates at 25, 50 and 75 % are tried and the
+    first bright enough (else the brightest) wins.
+
+    Thumbnails: ``thumbnail_width`` px wide (320; never upscaled), one every
+    ``max(duration / thumbnail_count, 1 s)``, at most ``thumbnail_count``. Sources up to
+    ``full_decode_max_seconds`` long are decoded once through ``fps=1/interval``; longer ones are sampled
+    with one fast input seek per thumbnail (decoding a two-hour film for ten pictures would cost minutes).
+
+    Returns :class:`Images` with relative keys. Raises :class:`MediaRejected` as :func:`run_ffmpeg` does,
+    or TRANSCODE_ERROR (retryable) when no poster or thumbnail was produced; ValueError when
+    ``thumbnail_count`` < 1.
+    """
+    if thumbnail_count < 1:
+        raise ValueError("thumbnail_count must be >= 1")
+    src = str(Path(source).resolve())
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+
+    poster_width, poster_height, luma = _make_poster(src, out, info, poster_max_width)
+
+    thumbs = out / THUMBS_DIR
+    if thumbs.exists():
+        shutil.rmtree(thumbs)
+    thumbs.mkdir()
+    width, height = _fit_width(info, thumbnail_width)
+    duration = info.duration_seconds
+    interval = max(duration / thumbnail_count, 1.0)
+    count = max(1, min(thumbnail_count, math.floor(duration / interval) + 1))
+    jpeg = {"q:v": 5, "an": None, "sn": None}
+    if duration <= full_decode_max_seconds:
+        argv = _image_command(
+            src,
+            info,
+            0.0,
+            lambda v: v.filter("fps", f"1/{interval:g}").filter("scale", width, height).filter("setsar", 1),
+            thumbs / THUMB_PATTERN,
+            **{"frames:v": count, "start_number": 1, **jpeg},
+        )
+        run_ffmpeg(argv, duration, None, stall_timeout_seconds=120)
+    else:
+        for k in range(count):
+            seek = min(k * interval, max(0.0, duration - 0.5))
+            argv = _image_command(
+                src,
+                info,
+                seek,
+                lambda v: v.filter("scale", width, height).filter("setsar", 1),
+                thumbs / (THUMB_PATTERN % (k + 1)),
+                **{"frames:v": 1, "update": 1, **jpeg},
+            )
+            run_ffmpeg(argv, 0.0, None, stall_timeout_seconds=60)
+    names = sorted(p.name for p in thumbs.iterdir() if p.is_file() and p.stat().st_size > 0)
+    if not names:
+        raise MediaRejected(FailReason.TRANSCODE_ERROR, "no thumbnail was produced", retryable=True)
+    return Images(
+        poster=POSTER,
+        thumbnails=tuple(f"{THUMBS_DIR}/{name}" for name in names),
+        thumbnail_interval_seconds=interval,
+        poster_width=poster_width,
+        poster_height=poster_height,
+        poster_mean_luma=luma,
+    )

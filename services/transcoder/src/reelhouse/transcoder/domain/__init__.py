@@ -1,0 +1,1 @@
+"""Pure transcoding rules (ladder planning, failure reasons): no I/O."""
