@@ -24,8 +24,6 @@ sys.path.insert(0, str(HERE))
 
 from stack import StackConfig, wait  # noqa: E402
 
-DEFAULT_MEDIA = ROOT.parent / "shared" / "media" / "bigbuckbunny.mp4"
-
 
 def tamper(url: str) -> str:
     """The same URL with one character of its signature (token) changed."""
@@ -113,7 +111,9 @@ def run(cfg: StackConfig, media: Path) -> int:
 
 def main() -> int:
     """Entry point of ``make demo``."""
-    media = Path(os.environ.get("REELHOUSE_DEMO_MEDIA", DEFAULT_MEDIA))
+    from reelhouse.platform.testing import shared_media_dir
+
+    media = Path(os.environ["REELHOUSE_DEMO_MEDIA"]) if os.environ.get("REELHOUSE_DEMO_MEDIA") else shared_media_dir() / "bigbuckbunny.mp4"
     if not media.exists():
         print(f"demo: {media} not found (set REELHOUSE_DEMO_MEDIA)", file=sys.stderr)
         return 1

@@ -11,7 +11,13 @@ import pytest
 
 from reelhouse.contracts import CATALOGUE, CloudEvent, routing_key_for
 from reelhouse.contracts.compat import breaking_changes
-from reelhouse.contracts.generate import ASYNCAPI_PATH, asyncapi, committed_schema, event_schema, service_topology
+from reelhouse.contracts.generate import (
+    ASYNCAPI_PATH,
+    asyncapi,
+    committed_schema,
+    event_schema,
+    service_topology,
+)
 
 pytestmark = pytest.mark.contract
 

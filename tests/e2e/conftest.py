@@ -22,9 +22,10 @@ import pytest
 from reelhouse.client import ReelhouseClient
 from reelhouse.platform.auth import issue_token
 from reelhouse.platform.settings import PlatformSettings
+from reelhouse.platform.testing import shared_media_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-MEDIA = ROOT.parent / "shared" / "media"
+MEDIA = shared_media_dir()
 SERVICES = ("gallery", "upload", "transcoder", "streaming", "chat")
 
 E2E_ENV = {

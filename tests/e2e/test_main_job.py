@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import m3u8
@@ -16,11 +15,11 @@ import pytest
 from reelhouse.client import ApiError, check_playback
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.signing import HmacPathSigner
-from reelhouse.platform.testing import publish_event, publish_raw, queue_depth, wait_until
+from reelhouse.platform.testing import publish_event, publish_raw, queue_depth, shared_media_dir, wait_until
 
 pytestmark = pytest.mark.e2e
 
-MEDIA = Path(__file__).resolve().parents[3] / "shared" / "media"
+MEDIA = shared_media_dir()
 
 
 def _tamper(url: str) -> str:

@@ -28,10 +28,12 @@ import boto3
 import httpx
 import pytest
 
+from reelhouse.platform.testing import shared_media_dir
+
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "deploy/local/nginx/edge.conf.template"
 PLAYBACK_JS = REPO / "deploy/local/nginx/playback.js"
-SOURCE_VIDEO = Path("/work/shared/media/bigbuckbunny.mp4")
+SOURCE_VIDEO = shared_media_dir() / "bigbuckbunny.mp4"
 NJS_MODULE = Path(os.environ.get("NJS_MODULE_PATH", "/usr/lib/nginx/modules/ngx_http_js_module.so"))
 
 BUCKET = "reelhouse-media"

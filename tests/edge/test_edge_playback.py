@@ -22,6 +22,7 @@ import pytest
 from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
 from reelhouse.platform.signing import HmacPathSigner, SignedUrl, token
 
 pytestmark = pytest.mark.service

@@ -7,9 +7,11 @@ import pytest
 from reelhouse.gallery.domain.lifecycle import (
     ALLOWED_TRANSITIONS,
     IllegalTransition,
-    VideoStatus as S,
     check_transition,
     path_to,
+)
+from reelhouse.gallery.domain.lifecycle import (
+    VideoStatus as S,
 )
 
 pytestmark = pytest.mark.unit

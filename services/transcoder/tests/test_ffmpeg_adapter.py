@@ -20,6 +20,8 @@ from pathlib import Path
 
 import m3u8
 import pytest
+
+from reelhouse.platform.testing import shared_media_dir
 from reelhouse.transcoder.adapters.ffmpeg import (
     HlsOutput,
     TranscodeCancelled,
@@ -39,7 +41,7 @@ pytestmark = [
     ),
 ]
 
-MEDIA = Path(os.environ.get("REELHOUSE_MEDIA_DIR", "/work/shared/media"))
+MEDIA = shared_media_dir()
 BBB = MEDIA / "bigbuckbunny.mp4"
 BIKES = MEDIA / "bikes.mp4"
 CARPHONE = MEDIA / "carphone_pristine.mp4"

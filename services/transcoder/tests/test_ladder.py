@@ -7,6 +7,7 @@ import itertools
 import re
 
 import pytest
+
 from reelhouse.transcoder.domain.ladder import (
     ADJACENT_RUNG_FACTOR,
     AUDIO_BITRATE,

@@ -5,14 +5,20 @@ the exchange. Seed 003 sections 1.3, 1.5 and 2.2."""
 
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
 from reelhouse.contracts.events import VideoCreatedV1, VideoDeletedV1
 from reelhouse.platform.storage import ensure_buckets, s3_client
-from reelhouse.platform.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
+from reelhouse.platform.testing import (
+    EventCapture,
+    auth_headers,
+    publish_event,
+    running_service,
+    shared_media_dir,
+    wait_until,
+)
 from reelhouse.upload.http import routes
 from reelhouse.upload.main import build_service
 
@@ -20,7 +26,7 @@ pytestmark = pytest.mark.service
 
 MiB = 1024 * 1024
 PART = 5 * MiB
-CLIP = Path("/work/shared/media/bigbuckbunny.mp4")
+CLIP = shared_media_dir() / "bigbuckbunny.mp4"
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
 def _libpq_conninfo(url: str, database: str | None = None) -> str:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -296,3 +297,21 @@ def queue_depth(settings: PlatformSettings, queue: str) -> int:
             return q.declaration_result.message_count or 0
 
     return asyncio.run(_go())
+
+
+def shared_media_dir() -> Path:
+    """Directory of the shared real footage (bigbuckbunny.mp4, bikes.mp4, carphone_pristine.mp4).
+
+    Looked up in order: ``REELHOUSE_MEDIA_DIR``; a ``shared/media`` folder beside the checkout or any
+    of its parents; ``/work/shared/media`` (the workplace's copy). Raises FileNotFoundError if none exists.
+    """
+    candidates = []
+    if os.environ.get("REELHOUSE_MEDIA_DIR"):
+        candidates.append(Path(os.environ["REELHOUSE_MEDIA_DIR"]))
+    here = Path(__file__).resolve()
+    candidates += [p / "shared" / "media" for p in here.parents]
+    candidates.append(Path("/work/shared/media"))
+    for c in candidates:
+        if (c / "bigbuckbunny.mp4").exists():
+            return c
+    raise FileNotFoundError("shared footage not found: set REELHOUSE_MEDIA_DIR to the folder holding bigbuckbunny.mp4")

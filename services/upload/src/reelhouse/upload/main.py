@@ -6,12 +6,12 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from reelhouse.upload.handlers import HANDLERS, PUBLISHES
-from reelhouse.upload.http.routes import router
-from reelhouse.upload.settings import UploadSettings
 from reelhouse.platform.runtime import ServiceDefinition, create_app, run_cli
 from reelhouse.platform.settings import PlatformSettings
 from reelhouse.platform.storage import ensure_buckets_on_startup
+from reelhouse.upload.handlers import HANDLERS, PUBLISHES
+from reelhouse.upload.http.routes import router
+from reelhouse.upload.settings import UploadSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 

@@ -25,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelhouse.contracts.events import TranscodeCompletedV1, VideoCreatedV1, VideoDeletedV1
 from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, PermanentError
 from reelhouse.streaming.adapters.db import DeletedVideo, PlaybackAsset, PlaybackRendition, utcnow
-from reelhouse.streaming.domain.playback import KeyOutsideScope, check_keys, supersedes, visibility_from_created
+from reelhouse.streaming.domain.playback import (
+    KeyOutsideScope,
+    check_keys,
+    supersedes,
+    visibility_from_created,
+)
 
 log = structlog.get_logger(__name__)
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import ffmpeg
 import m3u8
+
 from reelhouse.transcoder.domain.ladder import FailReason, MediaInfo, MediaRejected, Rendition
 
 __all__ = [
