@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 USER_ID := $(if $(filter command line,$(origin USER)),$(USER),demo-user)
 
-.PHONY: setup infra up demo token test test-unit test-service test-contract test-e2e bench schemas lint clean
+.PHONY: setup infra up demo token test test-unit test-service test-contract test-e2e bench bench-live bench-chat schemas lint clean
 
 setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python workspace
 	@bash deploy/local/setup.sh
@@ -37,6 +37,12 @@ test-e2e: setup infra
 
 bench: setup infra  ## speed figures and ratios (not a test)
 	$(PY) bench/transcode_bench.py
+
+bench-live: setup infra  ## live ingest latency figures
+	$(PY) bench/live_bench.py
+
+bench-chat: setup infra  ## chat memory per connection and delivery throughput/latency
+	$(PY) bench/chat_bench.py
 
 schemas:  ## regenerate the committed JSON Schemas and AsyncAPI document from the code
 	$(PY) -m reelhouse.contracts.generate

@@ -6,13 +6,13 @@
 ``up`` prepares (creates the five databases and runs their Alembic migrations, renders the nginx edge
 config), writes a Procfile and hands it to honcho, which runs and supervises: the S3-compatible
 server (moto), gallery, upload, streaming, chat (each with its outbox relay and consumer), N
-transcoder workers (competing consumers, default 2) and the nginx edge. PostgreSQL and RabbitMQ are
+transcoder workers (competing consumers, default 2), chat replicas (default 2) and the nginx edge. PostgreSQL and RabbitMQ are
 used where the settings point (defaults: the local servers).
 
 Configuration (environment): the services' ``REELHOUSE_*`` settings, plus
-``REELHOUSE_STACK_PORT_BASE`` (default 8100: gallery +1, upload +2, transcoders +3.., streaming +4,
-chat +5), ``REELHOUSE_STACK_EDGE_PORT`` (8080), ``REELHOUSE_STACK_S3_PORT`` (9000),
-``REELHOUSE_STACK_WORKERS`` (2), ``REELHOUSE_STACK_RUN_DIR`` (``.run`` in the repository).
+``REELHOUSE_STACK_PORT_BASE`` (default 8100: gallery +1, upload +2, transcoders +3, +13.., streaming +4,
+chat replicas +5, +15), ``REELHOUSE_STACK_EDGE_PORT`` (8080), ``REELHOUSE_STACK_S3_PORT`` (9000),
+``REELHOUSE_STACK_WORKERS`` (2), ``REELHOUSE_STACK_CHAT_REPLICAS`` (2), ``REELHOUSE_STACK_RUN_DIR`` (``.run`` in the repository).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ class StackConfig:
     s3_port: int
     port_base: int
     workers: int
+    chat_replicas: int = 2
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -55,11 +56,14 @@ class StackConfig:
             s3_port=int(env.get("REELHOUSE_STACK_S3_PORT", 9000)),
             port_base=int(env.get("REELHOUSE_STACK_PORT_BASE", 8100)),
             workers=int(env.get("REELHOUSE_STACK_WORKERS", 2)),
+            chat_replicas=max(1, int(env.get("REELHOUSE_STACK_CHAT_REPLICAS", 2))),
         )
 
     def service_ports(self) -> dict[str, int]:
         """HTTP port of every service process (transcoder workers: ``transcoder-1``, ``transcoder-2``...)."""
-        ports = {"gallery": self.port_base + 1, "upload": self.port_base + 2, "streaming": self.port_base + 4, "chat": self.port_base + 5}
+        ports = {"gallery": self.port_base + 1, "upload": self.port_base + 2, "streaming": self.port_base + 4}
+        for i in range(self.chat_replicas):
+            ports["chat" if i == 0 else f"chat-{i + 1}"] = self.port_base + 5 + 10 * i
         for i in range(self.workers):
             ports[f"transcoder-{i + 1}"] = self.port_base + 3 + 10 * i
         return ports
@@ -131,6 +135,7 @@ def render_edge(cfg: StackConfig, env: dict[str, str]) -> tuple[Path, Path]:
             "UPLOAD_UPSTREAM": f"127.0.0.1:{ports['upload']}",
             "STREAMING_UPSTREAM": f"127.0.0.1:{ports['streaming']}",
             "CHAT_UPSTREAM": f"127.0.0.1:{ports['chat']}",
+            "CHAT_UPSTREAM_2": f"127.0.0.1:{ports.get('chat-2', ports['chat'])}",
             "WEB_ROOT": str(web_root),
         },
     )

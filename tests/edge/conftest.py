@@ -224,6 +224,7 @@ def start_edge(nginx_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             "UPLOAD_UPSTREAM": upload,
             "STREAMING_UPSTREAM": streaming,
             "CHAT_UPSTREAM": chat,
+            "CHAT_UPSTREAM_2": chat,
             "WEB_ROOT": str(web_root),
         }
         conf = prefix / "nginx.conf"
