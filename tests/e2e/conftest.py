@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import aio_pika
@@ -150,15 +149,3 @@ def big_clip(media_dir: Path) -> Path:
     ffmpeg("-stream_loop", "2", "-i", str(MEDIA / "bigbuckbunny.mp4"), "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "7M", "-maxrate", "7M", "-bufsize", "14M", "-c:a", "aac", "-b:a", "128k", str(out))
     assert out.stat().st_size >= 12 * 1024 * 1024, out.stat().st_size
     return out
-
-
-def wait_until(predicate, timeout: float = 60.0, interval: float = 0.3, message: str = "condition"):  # noqa: ANN001, ANN201
-    """Poll until ``predicate()`` is truthy (returned) or fail."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {message}; last: {last!r}")

@@ -39,24 +39,6 @@ OUTBOX_CHANNEL = "reelhouse_outbox"
 
 
 def create_messaging_tables(op) -> None:  # noqa: ANN001 - alembic.op
-    """Create ``outbox`` and ``inbox`` from a migration (``op`` is ``alembic.op``)."""
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("event_id", pg.UUID(as_uuid=True), nullable=False, unique=True),
-        sa.Column("event_type", sa.Text, nullable=False),
-        sa.Column("routing_key", sa.Text, nullable=False),
-        sa.Column("envelope", pg.JSONB, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("last_error", sa.Text, nullable=True),
-    )
-    op.create_index("ix_outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL"))
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text, primary_key=True),
-        sa.Column("event_id", sa.Text, primary_key=True),
-        sa.Column("event_type", sa.Text, nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    )
+    """Create ``outbox`` and ``inbox`` (and the partial index of unsent rows) from a migration, using
+    the table definitions above so there is one source of truth (``op`` is ``alembic.op``)."""
+    metadata.create_all(bind=op.get_bind(), tables=[outbox, inbox])
