@@ -46,6 +46,10 @@ def test_asyncapi_document_is_generated_from_the_code():
     assert committed["asyncapi"].startswith("3.")
 
 
+def test_every_service_registers_its_events():
+    assert sorted(service_topology()) == sorted(SERVICES)
+
+
 def test_every_consumed_event_is_produced_by_a_service():
     topo = service_topology()
     produced = {t for roles in topo.values() for t in roles["publishes"]}

@@ -93,14 +93,18 @@ def write_all(topology: dict[str, dict[str, list[str]]]) -> list[str]:
 
 
 def service_topology() -> dict[str, dict[str, list[str]]]:
-    """What each service publishes and consumes, read from the services' own registries (only works
-    where the services are installed, i.e. in the workspace)."""
-    import importlib
+    """What each installed service publishes and consumes.
+
+    Services register their handler module under the entry-point group ``reelhouse.events``
+    (``HANDLERS``: consumed types, ``PUBLISHES``: published types), so this library never imports a
+    service by name.
+    """
+    from importlib.metadata import entry_points
 
     topo = {}
-    for svc in ("gallery", "upload", "transcoder", "streaming", "chat"):
-        mod = importlib.import_module(f"reelhouse.{svc}.handlers")
-        topo[svc] = {"publishes": list(getattr(mod, "PUBLISHES", ())), "consumes": list(getattr(mod, "HANDLERS", {}))}
+    for ep in entry_points(group="reelhouse.events"):
+        mod = ep.load()
+        topo[ep.name] = {"publishes": list(getattr(mod, "PUBLISHES", ())), "consumes": list(getattr(mod, "HANDLERS", {}))}
     return topo
 
 
