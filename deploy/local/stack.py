@@ -6,13 +6,16 @@
 ``up`` prepares (creates the five databases and runs their Alembic migrations, renders the nginx edge
 config), writes a Procfile and hands it to honcho, which runs and supervises: the S3-compatible
 server (moto), gallery, upload, streaming, chat (each with its outbox relay and consumer), N
-transcoder workers (competing consumers, default 2), chat replicas (default 2) and the nginx edge. PostgreSQL and RabbitMQ are
+transcoder workers (competing consumers, default 2), chat replicas (default 2), the nginx edge and the
+nginx-rtmp live ingest (rtmp://127.0.0.1:1935/live/<stream key>; its HLS is written into the edge's
+``live-hls`` directory, its control API listens on 127.0.0.1:<port base + 6>). PostgreSQL and RabbitMQ are
 used where the settings point (defaults: the local servers).
 
 Configuration (environment): the services' ``REELHOUSE_*`` settings, plus
 ``REELHOUSE_STACK_PORT_BASE`` (default 8100: gallery +1, upload +2, transcoders +3, +13.., streaming +4,
 chat replicas +5, +15), ``REELHOUSE_STACK_EDGE_PORT`` (8080), ``REELHOUSE_STACK_S3_PORT`` (9000),
-``REELHOUSE_STACK_WORKERS`` (2), ``REELHOUSE_STACK_CHAT_REPLICAS`` (2), ``REELHOUSE_STACK_RUN_DIR`` (``.run`` in the repository).
+``REELHOUSE_STACK_WORKERS`` (2), ``REELHOUSE_STACK_CHAT_REPLICAS`` (2), ``REELHOUSE_STACK_RUN_DIR`` (``.run`` in the repository),
+``REELHOUSE_STACK_RTMP_PORT`` (1935; the ingest's control port is the port base + 6).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from render import render_template  # noqa: E402
 
 NJS_CANDIDATES = ("/usr/lib/nginx/modules/ngx_http_js_module.so", "/usr/share/nginx/modules/ngx_http_js_module.so")
+RTMP_CANDIDATES = ("/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so")
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class StackConfig:
     port_base: int
     workers: int
     chat_replicas: int = 2
+    rtmp_port: int = 1935
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -57,7 +62,13 @@ class StackConfig:
             port_base=int(env.get("REELHOUSE_STACK_PORT_BASE", 8100)),
             workers=int(env.get("REELHOUSE_STACK_WORKERS", 2)),
             chat_replicas=max(1, int(env.get("REELHOUSE_STACK_CHAT_REPLICAS", 2))),
+            rtmp_port=int(env.get("REELHOUSE_STACK_RTMP_PORT", 1935)),
         )
+
+    @property
+    def rtmp_control_port(self) -> int:
+        """Loopback HTTP port of the ingest's rtmp_control (and /healthz)."""
+        return self.port_base + 6
 
     def service_ports(self) -> dict[str, int]:
         """HTTP port of every service process (transcoder workers: ``transcoder-1``, ``transcoder-2``...)."""
@@ -82,6 +93,8 @@ def base_env(cfg: StackConfig) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("REELHOUSE_S3_ENDPOINT_URL", cfg.s3_url)
     env.setdefault("REELHOUSE_EDGE_BASE_URL", cfg.edge_url)
+    env.setdefault("REELHOUSE_RTMP_INGEST_URL", f"rtmp://127.0.0.1:{cfg.rtmp_port}/live")
+    env.setdefault("REELHOUSE_RTMP_CONTROL_URL", f"http://127.0.0.1:{cfg.rtmp_control_port}/control")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -142,7 +155,44 @@ def render_edge(cfg: StackConfig, env: dict[str, str]) -> tuple[Path, Path]:
     return prefix, conf
 
 
-def procfile(cfg: StackConfig, prefix: Path, conf: Path) -> str:
+def render_ingest(cfg: StackConfig, edge_prefix: Path) -> tuple[Path, Path]:
+    """Render the nginx-rtmp ingest config into ``<run_dir>/ingest``; returns (prefix, conf path).
+
+    HLS goes to ``<edge prefix>/live-hls`` (the edge serves it under signed ``live/<id>`` URLs),
+    recordings to ``<run_dir>/ingest/recordings`` (the streaming service remuxes and uploads them)."""
+    from reelhouse.streaming.settings import StreamingSettings
+
+    settings = StreamingSettings()
+    module = next((p for p in RTMP_CANDIDATES if Path(p).exists()), None)
+    if module is None:
+        raise SystemExit("nginx rtmp module not found: install libnginx-mod-rtmp (make setup)")
+    prefix = cfg.run_dir / "ingest"
+    hls = edge_prefix / "live-hls"
+    recordings = prefix / "recordings"
+    for d in (prefix, hls, recordings):
+        d.mkdir(parents=True, exist_ok=True)
+    conf = prefix / "nginx.conf"
+    render_template(
+        ROOT / "deploy" / "local" / "nginx" / "rtmp.conf.template",
+        conf,
+        {
+            "RTMP_MODULE_PATH": module,
+            "PREFIX": str(prefix),
+            "RTMP_BIND": "127.0.0.1",
+            "RTMP_PORT": str(cfg.rtmp_port),
+            "CONTROL_PORT": str(cfg.rtmp_control_port),
+            "HLS_PATH": str(hls),
+            "RECORD_PATH": str(recordings),
+            "HLS_FRAGMENT": "1s",
+            "HLS_PLAYLIST_LENGTH": "6s",
+            "CALLBACK_BASE": f"http://127.0.0.1:{cfg.service_ports()['streaming']}/internal/rtmp",
+            "CALLBACK_QUERY": f"?t={settings.rtmp_callback_token}",
+        },
+    )
+    return prefix, conf
+
+
+def procfile(cfg: StackConfig, prefix: Path, conf: Path, ingest: tuple[Path, Path] | None = None) -> str:
     """The process list honcho runs (one line per process)."""
     bin_dir = Path(sys.executable).parent
     nginx_globals = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
@@ -152,6 +202,8 @@ def procfile(cfg: StackConfig, prefix: Path, conf: Path) -> str:
         worker = f" REELHOUSE_WORKER_NAME={name}" if service == "transcoder" else ""
         lines.append(f"{name}: env REELHOUSE_HTTP_PORT={port}{worker} {bin_dir / ('reelhouse-' + service)} serve")
     lines.append(f"edge: nginx -p {prefix} -c {conf} -g {shlex.quote(nginx_globals)}")
+    if ingest is not None:
+        lines.append(f"ingest: nginx -p {ingest[0]} -c {ingest[1]} -g {shlex.quote(nginx_globals)}")
     return "\n".join(lines) + "\n"
 
 
@@ -163,16 +215,17 @@ def up(cfg: StackConfig) -> None:
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     prepare_databases(env)
     prefix, conf = render_edge(cfg, env)
+    ingest = render_ingest(cfg, prefix)
     proc = cfg.run_dir / "Procfile"
-    proc.write_text(procfile(cfg, prefix, conf))
-    print(f"stack: edge on {cfg.edge_url}, S3 on {cfg.s3_url}; Ctrl-C stops everything", flush=True)
+    proc.write_text(procfile(cfg, prefix, conf, ingest))
+    print(f"stack: edge on {cfg.edge_url}, S3 on {cfg.s3_url}, RTMP on rtmp://127.0.0.1:{cfg.rtmp_port}/live; Ctrl-C stops everything", flush=True)
     honcho = Path(sys.executable).parent / "honcho"
     os.execve(str(honcho), [str(honcho), "-f", str(proc), "-d", str(ROOT), "start"], env)
 
 
 def wait(cfg: StackConfig, timeout: float) -> bool:
     """Wait until the edge and every service report ready; prints what is missing on timeout."""
-    targets = {"edge": f"{cfg.edge_url}/healthz"}
+    targets = {"edge": f"{cfg.edge_url}/healthz", "ingest": f"http://127.0.0.1:{cfg.rtmp_control_port}/healthz"}
     targets.update({name: f"http://127.0.0.1:{port}/readyz" for name, port in cfg.service_ports().items()})
     deadline = time.monotonic() + timeout
     pending = dict(targets)
@@ -204,6 +257,120 @@ def main(argv: list[str] | None = None) -> int:
         up(cfg)
         return 0
     return 0 if wait(cfg, args.timeout) else 1
+
+
+
+class IsolatedStack:
+    """A whole local stack with its own ports, databases, queues, exchange and buckets, for tests and
+    benchmarks that must not touch a developer's running stack (nor each other).
+
+    ``slot`` (1..6) picks the ports: edge ``<slot>8080``, S3 ``<slot>9000``, services ``<slot>8101..``,
+    RTMP ``<slot>1935``. ``name`` names everything else: databases ``reelhouse_<name>_*``, queues
+    ``reelhouse.<name>.*``, exchange ``reelhouse.<name>.events``, buckets ``<name>-uploads`` /
+    ``<name>-media``, run dir ``.run/<name>``. ``extra_env`` adds or overrides settings.
+
+    Use as a context manager: it resets leftovers of an earlier run, starts ``stack.py up`` in its own
+    process group, waits until every process is ready (raises RuntimeError with the log tail if not)
+    and stops the stack with SIGINT (SIGKILL after 30 s) on exit.
+    """
+
+    SERVICES = ("gallery", "upload", "transcoder", "streaming", "chat")
+
+    def __init__(self, name: str, slot: int, extra_env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.env_overrides = {
+            "REELHOUSE_STACK_EDGE_PORT": f"{slot}8080",
+            "REELHOUSE_STACK_S3_PORT": f"{slot}9000",
+            "REELHOUSE_STACK_PORT_BASE": f"{slot}8100",
+            "REELHOUSE_STACK_RTMP_PORT": f"{slot}1935",
+            "REELHOUSE_STACK_RUN_DIR": str(ROOT / ".run" / name),
+            "REELHOUSE_DATABASE_PREFIX": f"reelhouse_{name}_",
+            "REELHOUSE_QUEUE_PREFIX": f"reelhouse.{name}.",
+            "REELHOUSE_EVENTS_EXCHANGE": f"reelhouse.{name}.events",
+            "REELHOUSE_UPLOADS_BUCKET": f"{name}-uploads",
+            "REELHOUSE_MEDIA_BUCKET": f"{name}-media",
+            "REELHOUSE_S3_ENDPOINT_URL": f"http://127.0.0.1:{slot}9000",
+            "REELHOUSE_EDGE_BASE_URL": f"http://127.0.0.1:{slot}8080",
+            **(extra_env or {}),
+        }
+        self.env = {**os.environ, **self.env_overrides}
+        self.run_dir = Path(self.env_overrides["REELHOUSE_STACK_RUN_DIR"])
+        self.log_path = self.run_dir / "stack.log"
+        self.proc = None
+
+    @property
+    def edge_url(self) -> str:
+        """Base URL of this stack's edge."""
+        return self.env_overrides["REELHOUSE_EDGE_BASE_URL"]
+
+    def settings(self):  # noqa: ANN201 - PlatformSettings
+        """PlatformSettings as this stack's processes see them."""
+        from reelhouse.platform.settings import PlatformSettings
+
+        keys = {k[len("REELHOUSE_"):].lower(): v for k, v in self.env_overrides.items() if not k.startswith("REELHOUSE_STACK_")}
+        fields = PlatformSettings.model_fields
+        return PlatformSettings(**{k: v for k, v in keys.items() if k in fields})
+
+    def reset(self) -> None:
+        """Drop this stack's databases and queues left by an earlier run."""
+        import asyncio
+
+        import aio_pika
+
+        from reelhouse.platform.db import drop_database
+
+        settings = self.settings()
+        for svc in self.SERVICES:
+            drop_database(settings.database_url_for(svc))
+
+        async def _queues() -> None:
+            conn = await aio_pika.connect(settings.amqp_url)
+            async with conn:
+                for svc in self.SERVICES:
+                    for suffix in ("", ".retry", ".dlq"):
+                        ch = await conn.channel()
+                        await ch.queue_delete(f"{settings.queue_prefix}{svc}{suffix}")
+
+        asyncio.run(_queues())
+
+    def start(self, timeout: float = 180) -> None:
+        """Reset, start and wait until ready (RuntimeError with the log tail otherwise)."""
+        import subprocess
+
+        self.reset()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "up"], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        ready = subprocess.run([sys.executable, str(Path(__file__).resolve()), "wait", "--timeout", str(timeout)], env=self.env)
+        if ready.returncode != 0:
+            self.stop(kill=True)
+            raise RuntimeError(f"the {self.name} stack did not start; log tail:\n{self.log_path.read_text()[-4000:]}")
+
+    def stop(self, kill: bool = False) -> None:
+        """Stop the stack (SIGINT like Ctrl-C; SIGKILL when asked or after 30 s)."""
+        import signal
+        import subprocess
+
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL if kill else signal.SIGINT)
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        except ProcessLookupError:
+            pass
+        self.proc = None
+
+    def __enter__(self) -> IsolatedStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.stop()
 
 
 if __name__ == "__main__":

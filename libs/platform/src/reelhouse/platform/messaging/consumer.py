@@ -19,6 +19,7 @@ Sources: STACK-NOTES "FastStream 0.7" and "Outbox and inbox"; DESIGN.md section 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -148,7 +149,7 @@ class EventConsumer:
             queue=self.queues.retry,
             headers=headers,
             persist=True,
-            expiration=int(delay * 1000),
+            expiration=timedelta(seconds=delay),
             message_id=raw.message_id,
             correlation_id=raw.correlation_id,
             content_type=raw.content_type,
