@@ -1,20 +1,19 @@
-"""e2e fixtures: the whole local stack (deploy/local/stack.py) started once per session on its own
-ports, databases, queues and buckets, driven through the edge like a client app.
+"""e2e fixtures: the whole local stack (deploy/local/stack.py) started once per session as an
+:class:`IsolatedStack` with its own ports, databases, queues and buckets, driven through the edge like a
+client app.
 
-Ports: edge 18080, S3 19000, services 18101..; databases ``reelhouse_e2e_*``; queues ``reelhouse.e2e.*``;
-exchange ``reelhouse.e2e.events``. A running developer stack on the default ports is not touched.
+Slot 1 by default (edge 18080, S3 19000, services 18101.., RTMP 11935; databases ``reelhouse_e2e_*``,
+queues ``reelhouse.e2e.*``). ``REELHOUSE_E2E_SLOT=N`` moves a run to slot N (names ``e2eN``) so two e2e
+sessions on one machine never reset each other. A developer stack on the default ports is not touched.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
-import aio_pika
 import psycopg
 import pytest
 
@@ -24,82 +23,46 @@ from reelhouse.platform.settings import PlatformSettings
 from reelhouse.platform.testing import shared_media_dir
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "deploy" / "local"))
+
+from stack import IsolatedStack  # noqa: E402
+
 MEDIA = shared_media_dir()
-SERVICES = ("gallery", "upload", "transcoder", "streaming", "chat")
+SERVICES = IsolatedStack.SERVICES
 
-E2E_ENV = {
-    "REELHOUSE_STACK_EDGE_PORT": "18080",
-    "REELHOUSE_STACK_S3_PORT": "19000",
-    "REELHOUSE_STACK_PORT_BASE": "18100",
-    "REELHOUSE_STACK_WORKERS": "2",
-    "REELHOUSE_STACK_RUN_DIR": str(ROOT / ".run" / "e2e"),
-    "REELHOUSE_DATABASE_PREFIX": "reelhouse_e2e_",
-    "REELHOUSE_QUEUE_PREFIX": "reelhouse.e2e.",
-    "REELHOUSE_EVENTS_EXCHANGE": "reelhouse.e2e.events",
-    "REELHOUSE_UPLOADS_BUCKET": "e2e-uploads",
-    "REELHOUSE_MEDIA_BUCKET": "e2e-media",
-    "REELHOUSE_RETRY_BACKOFF_SECONDS": "0.5",
-    "REELHOUSE_MAX_DELIVERY_ATTEMPTS": "3",
-    "REELHOUSE_PRESET": "ultrafast",
-}
-
-
-def _settings() -> PlatformSettings:
-    return PlatformSettings(
-        database_prefix=E2E_ENV["REELHOUSE_DATABASE_PREFIX"],
-        queue_prefix=E2E_ENV["REELHOUSE_QUEUE_PREFIX"],
-        events_exchange=E2E_ENV["REELHOUSE_EVENTS_EXCHANGE"],
-        s3_endpoint_url=f"http://127.0.0.1:{E2E_ENV['REELHOUSE_STACK_S3_PORT']}",
-        uploads_bucket=E2E_ENV["REELHOUSE_UPLOADS_BUCKET"],
-        media_bucket=E2E_ENV["REELHOUSE_MEDIA_BUCKET"],
-        edge_base_url=f"http://127.0.0.1:{E2E_ENV['REELHOUSE_STACK_EDGE_PORT']}",
-    )
-
-
-def _reset(settings: PlatformSettings) -> None:
-    """Drop the e2e databases and queues left by an earlier run."""
-    from reelhouse.platform.db import drop_database
-
-    for svc in SERVICES:
-        drop_database(settings.database_url_for(svc))
-
-    async def _queues() -> None:
-        conn = await aio_pika.connect(settings.amqp_url)
-        async with conn:
-            for svc in SERVICES:
-                for suffix in ("", ".retry", ".dlq"):
-                    ch = await conn.channel()
-                    await ch.queue_delete(f"{settings.queue_prefix}{svc}{suffix}")
-
-    asyncio.run(_queues())
+_SLOT = int(os.environ.get("REELHOUSE_E2E_SLOT", "0") or 0)
+STACK = IsolatedStack(
+    f"e2e{_SLOT}" if _SLOT else "e2e",
+    _SLOT or 1,
+    {
+        "REELHOUSE_STACK_WORKERS": "2",
+        "REELHOUSE_RETRY_BACKOFF_SECONDS": "0.5",
+        "REELHOUSE_MAX_DELIVERY_ATTEMPTS": "3",
+        "REELHOUSE_PRESET": "ultrafast",
+        # live (tests/e2e/test_live.py): short reconnect window and recording grace
+        "REELHOUSE_LIVE_RECONNECT_WINDOW_SECONDS": "3",
+        "REELHOUSE_LIVE_RECORDING_GRACE_SECONDS": "3",
+    },
+)
+E2E_ENV = STACK.env_overrides
+"""The settings every process of the e2e stack gets (ports, names, tuned timings)."""
 
 
 @pytest.fixture(scope="session")
 def e2e_settings() -> PlatformSettings:
     """Settings naming the e2e stack's databases, queues, buckets and edge."""
-    return _settings()
+    return STACK.settings()
 
 
 @pytest.fixture(scope="session")
 def stack(e2e_settings: PlatformSettings):
     """The running local stack (started here, stopped at the end of the session)."""
-    _reset(e2e_settings)
-    env = {**os.environ, **E2E_ENV}
-    run_dir = Path(E2E_ENV["REELHOUSE_STACK_RUN_DIR"])
-    run_dir.mkdir(parents=True, exist_ok=True)
-    log_path = run_dir / "stack.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen([sys.executable, str(ROOT / "deploy/local/stack.py"), "up"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    ready = subprocess.run([sys.executable, str(ROOT / "deploy/local/stack.py"), "wait", "--timeout", "180"], env=env)
-    if ready.returncode != 0:
-        os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail(f"the local stack did not start; log tail:\n{log_path.read_text()[-4000:]}")
-    yield {"proc": proc, "env": env, "log": log_path, "edge": e2e_settings.edge_base_url}
-    os.killpg(proc.pid, signal.SIGINT)
     try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
+        STACK.start(timeout=180)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield {"proc": STACK.proc, "env": STACK.env, "log": STACK.log_path, "edge": STACK.edge_url}
+    STACK.stop()
 
 
 @pytest.fixture(scope="session")

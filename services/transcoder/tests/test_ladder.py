@@ -321,6 +321,9 @@ def test_fail_reasons_are_stable_codes() -> None:
         "TRANSCODE_ERROR",
         "TIMEOUT",
         "SOURCE_MISSING",
+        "SOURCE_TOO_LONG",
+        "RESOLUTION_TOO_HIGH",
+        "WORKER_LOST",
     }
     assert all(reason.value == reason.name for reason in FailReason)
     assert str(FailReason.TIMEOUT) == "TIMEOUT"
@@ -334,6 +337,9 @@ def test_fail_reasons_are_stable_codes() -> None:
         (FailReason.CORRUPT_SOURCE, False),
         (FailReason.UNSUPPORTED_CODEC, False),
         (FailReason.SOURCE_MISSING, False),
+        (FailReason.SOURCE_TOO_LONG, False),
+        (FailReason.RESOLUTION_TOO_HIGH, False),
+        (FailReason.WORKER_LOST, True),
         (FailReason.TRANSCODE_ERROR, True),
         (FailReason.TIMEOUT, True),
     ],

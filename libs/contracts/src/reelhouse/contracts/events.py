@@ -196,10 +196,17 @@ class StreamEndedV1(EventPayload):
     owner_id: str
     ended_at: datetime
     playback_path: str | None = None
+    reason: str | None = None
 
 
 class StreamRecordedV1(EventPayload):
-    """The recording of a stream is an MP4 in the uploads bucket and becomes a VOD video."""
+    """The recording of a stream is an MP4 in the uploads bucket and becomes a VOD video.
+
+    Optional (added compatibly): ``videoId`` is the id the recording's video must get (chosen by the
+    streaming service so the stream can link to it and redeliveries create one video);
+    ``sourceSizeBytes`` in bytes, ``sourceMime``, ``checksum`` (the object's S3 ETag),
+    ``durationSeconds`` (seconds, as probed after the remux), ``description``.
+    """
 
     event_type: ClassVar[str] = "reelhouse.stream.recorded.v1"
     stream_id: uuid.UUID
@@ -207,6 +214,12 @@ class StreamRecordedV1(EventPayload):
     bucket: str
     source_file_key: str
     title: str
+    video_id: uuid.UUID | None = None
+    source_size_bytes: int | None = None
+    source_mime: str | None = None
+    checksum: str | None = None
+    duration_seconds: float | None = None
+    description: str | None = None
 
 
 class PlaybackViewedV1(EventPayload):
@@ -231,6 +244,7 @@ class ChatPostedV1(EventPayload):
     username: str
     text: str
     sent_at: datetime
+    seq: int | None = Field(default=None, ge=1, description="per-stream sequence number (1, 2, ...): the order of the room")
 
 
 class ChatDeletedV1(EventPayload):
@@ -239,6 +253,33 @@ class ChatDeletedV1(EventPayload):
     event_type: ClassVar[str] = "reelhouse.chat.deleted.v1"
     message_id: uuid.UUID
     stream_id: uuid.UUID
+    seq: int | None = Field(default=None, ge=1, description="the deleted message's per-stream sequence number")
+    moderator_id: str | None = None
+
+
+class ChatModeratedV1(EventPayload):
+    """A moderation change in a stream's chat room: ``action`` is BAN, TIMEOUT, UNBAN, SLOW_MODE,
+    MODERATOR_ADDED or MODERATOR_REMOVED. ``userId`` is the target user (not for SLOW_MODE); ``until``
+    ends a TIMEOUT (null for a permanent BAN); ``slowModeSeconds`` is the new slow mode (0 = off)."""
+
+    event_type: ClassVar[str] = "reelhouse.chat.moderated.v1"
+    stream_id: uuid.UUID
+    action: str
+    moderator_id: str
+    user_id: str | None = None
+    until: datetime | None = None
+    slow_mode_seconds: int | None = None
+    reason: str | None = None
+
+
+class ChatPresenceV1(EventPayload):
+    """The number of connected chat clients (viewers) of a stream, summed over every chat replica;
+    published when it changes (for the streaming service's viewer count)."""
+
+    event_type: ClassVar[str] = "reelhouse.chat.presence.v1"
+    stream_id: uuid.UUID
+    viewers: int = Field(ge=0)
+    at: datetime
 
 
 CATALOGUE: dict[str, type[EventPayload]] = {
@@ -260,6 +301,8 @@ CATALOGUE: dict[str, type[EventPayload]] = {
         PlaybackViewedV1,
         ChatPostedV1,
         ChatDeletedV1,
+        ChatModeratedV1,
+        ChatPresenceV1,
     )
 }
 """Every published event type (version included) -> its payload model."""

@@ -54,6 +54,9 @@ class ServiceDefinition:
     on_startup: list[Hook] = field(default_factory=list)
     on_shutdown: list[Hook] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    server_options: dict[str, Any] = field(default_factory=dict)
+    """Extra ``uvicorn.run`` keyword arguments for ``serve`` (e.g. ``ws_per_message_deflate``,
+    ``ws_max_size``); they override the defaults below."""
 
     @property
     def database_url(self) -> str:
@@ -181,12 +184,11 @@ def run_cli(build: Callable[[PlatformSettings | None], ServiceDefinition], argv:
         return
     if args.migrate:
         defn.prepare_database()
-    uvicorn.run(
-        create_app(defn),
-        host=args.host or defn.settings.http_host,
-        port=args.port or defn.settings.http_port,
-        log_level=defn.settings.log_level.lower(),
-        access_log=False,
-        ws="websockets-sansio",
-        timeout_graceful_shutdown=30,
-    )
+    options: dict[str, Any] = {
+        "log_level": defn.settings.log_level.lower(),
+        "access_log": False,
+        "ws": "websockets-sansio",
+        "timeout_graceful_shutdown": 30,
+        **defn.server_options,
+    }
+    uvicorn.run(create_app(defn), host=args.host or defn.settings.http_host, port=args.port or defn.settings.http_port, **options)

@@ -1,7 +1,7 @@
-"""Chat service (skeleton): owns the ``reelhouse_chat`` database and answers ``/healthz``, ``/readyz``
-and ``/metrics`` through the platform runtime.
+"""Chat service: real-time WebSocket chat for live streams, several replicas behind the edge.
 
-Its features (WebSocket ``/ws/streams/{id}/chat``, history, moderation, ``chat.*`` events, consuming
-``stream.started`` / ``stream.ended``) are a separate issue: there are no routes and no event handlers
-yet, so the service declares no queue.
+Rooms: :mod:`.main` (composition root), :mod:`.settings`, :mod:`.domain` (rules without I/O),
+:mod:`.http` (WebSocket + REST), :mod:`.handlers` (room lifecycle from stream events, fan-out
+dispatch), :mod:`.adapters` (PostgreSQL store, in-memory hub, RabbitMQ fan-out), :mod:`.runtime`
+(per-replica state and periodic jobs), :mod:`.retention` (CLI). Design notes: services/chat/README.md.
 """

@@ -1,4 +1,2 @@
-"""Streaming service: the playback projection of transcoded videos and signed playback URLs.
-
-Live streams (stream keys, ingest sessions, ``/api/streams``) belong here too but are a later issue.
-"""
+"""Streaming service: the playback projection of transcoded videos and signed playback URLs, and live
+streams (stream keys, the nginx-rtmp ingest's callbacks, live HLS playback, recordings -> VOD)."""

@@ -9,8 +9,11 @@ from fastapi import FastAPI
 from reelhouse.platform.runtime import ServiceDefinition, create_app, run_cli
 from reelhouse.platform.settings import PlatformSettings
 from reelhouse.streaming.handlers import HANDLERS, PUBLISHES
+from reelhouse.streaming.handlers.live import start_supervisor, stop_supervisor
+from reelhouse.streaming.http.ingest import router as ingest_router
 from reelhouse.streaming.http.routes import router
-from reelhouse.streaming.settings import StreamingSettings
+from reelhouse.streaming.http.streams import router as streams_router
+from reelhouse.streaming.settings import streaming_settings
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
@@ -19,11 +22,13 @@ def build_service(settings: PlatformSettings | None = None) -> ServiceDefinition
     """The streaming service's definition (routes, handlers, migrations) with ``settings`` or from the env."""
     return ServiceDefinition(
         name="streaming",
-        settings=settings or StreamingSettings(),
+        settings=streaming_settings(settings),
         migrations_dir=MIGRATIONS,
-        routers=[router],
+        routers=[router, streams_router, ingest_router],
         handlers=HANDLERS,
         publishes=PUBLISHES,
+        on_startup=[start_supervisor],
+        on_shutdown=[stop_supervisor],
     )
 
 

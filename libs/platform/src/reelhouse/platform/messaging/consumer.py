@@ -19,9 +19,9 @@ Sources: STACK-NOTES "FastStream 0.7" and "Outbox and inbox"; DESIGN.md section 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 import aio_pika

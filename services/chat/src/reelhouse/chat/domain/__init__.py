@@ -1,2 +1,2 @@
-"""Chat domain rules (no I/O). Empty in the skeleton: moderation and retention rules come with the chat
-features issue."""
+"""Chat domain rules (no I/O): message validation, the per-user rate limiter, moderation rules and the
+client frame protocol. See :mod:`reelhouse.chat.domain.rules`."""

@@ -1,1 +1,1 @@
-"""Chat HTTP and WebSocket routes. None yet (skeleton); only the runtime's health and metrics."""
+"""Chat HTTP surface: WebSocket (:mod:`.ws`) and REST (:mod:`.routes`)."""

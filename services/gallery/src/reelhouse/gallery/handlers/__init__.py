@@ -12,10 +12,12 @@ from sqlalchemy import delete
 
 from reelhouse.contracts.events import (
     PlaybackViewedV1,
+    StreamRecordedV1,
     TranscodeCompletedV1,
     TranscodeFailedV1,
     TranscodeProgressV1,
     TranscodeStartedV1,
+    VideoCreatedV1,
     VideoUploadedV1,
     VideoUploadFailedV1,
     VideoUploadStartedV1,
@@ -162,7 +164,49 @@ async def on_playback_viewed(ctx: HandlerContext, event: PlaybackViewedV1) -> No
         ctx.session.add(video)
 
 
+async def on_stream_recorded(ctx: HandlerContext, event: StreamRecordedV1) -> None:
+    """A live stream's recording (an MP4 in the uploads bucket) becomes a video of the streamer.
+
+    The video gets the id the streaming service chose (``videoId``; derived from the stream id when
+    absent) so a redelivery never makes two. It is created already UPLOADED (its source exists), and
+    the gallery announces it exactly like a finished upload: video.created (owner for the playback
+    projection) and video.uploaded (the transcoder's normal input), so it goes through the normal
+    pipeline to READY. Private to the owner like any new video.
+    """
+    import uuid
+
+    video_id = event.video_id or uuid.uuid5(uuid.NAMESPACE_URL, f"reelhouse:stream-recording:{event.stream_id}")
+    if await ctx.session.get(Video, video_id) is not None:
+        return
+    size = event.source_size_bytes or 1
+    mime = event.source_mime or "video/mp4"
+    video = Video(
+        id=video_id,
+        owner_id=event.owner_id,
+        title=event.title[:200],
+        description=event.description or f"Recording of live stream {event.stream_id}",
+        source_mime=mime,
+        source_size_bytes=size,
+        source_file_name=f"live-{event.stream_id}.mp4",
+        source_bucket=event.bucket,
+        source_file_key=event.source_file_key,
+        source_checksum=event.checksum,
+        duration_seconds=event.duration_seconds,
+        status=VideoStatus.UPLOADED,
+    )
+    ctx.session.add(video)
+    await ctx.session.flush()
+    await ctx.publish(VideoCreatedV1(video_id=video_id, owner_id=event.owner_id, title=video.title, source_mime=mime,
+                                     source_size_bytes=size, source_extension="mp4", visibility=video.visibility))
+    await ctx.publish(VideoUploadedV1(video_id=video_id, owner_id=event.owner_id,
+                                      upload_session_id=uuid.uuid5(uuid.NAMESPACE_URL, f"reelhouse:stream-recording-upload:{event.stream_id}"),
+                                      bucket=event.bucket, source_file_key=event.source_file_key, source_size_bytes=size,
+                                      source_mime=mime, checksum=event.checksum or ""))
+    log.info("gallery.stream_recording_created", video_id=str(video_id), stream_id=str(event.stream_id))
+
+
 HANDLERS: dict[str, HandlerSpec] = {
+    StreamRecordedV1.event_type: HandlerSpec(on_stream_recorded),
     PlaybackViewedV1.event_type: HandlerSpec(on_playback_viewed),
     VideoUploadStartedV1.event_type: HandlerSpec(on_upload_started),
     VideoUploadedV1.event_type: HandlerSpec(on_uploaded),
@@ -178,4 +222,5 @@ PUBLISHES: tuple[str, ...] = (
     "reelhouse.video.created.v1",
     "reelhouse.video.deleted.v1",
     "reelhouse.video.retry_requested.v1",
+    "reelhouse.video.uploaded.v1",  # for live recordings (on_stream_recorded), like the upload service
 )

@@ -75,3 +75,74 @@ class DeletedVideo(StreamingTable, table=True):
 
     video_id: uuid.UUID = Field(primary_key=True)
     deleted_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+# --- live streams ------------------------------------------------------------------------------------
+
+
+class LiveStream(StreamingTable, table=True):
+    """One live stream (seed 000 "LiveStream model"), private to its owner.
+
+    ``key_nonce`` derives the stream key with the server's ``stream_key_secret``; ``key_hash`` is the
+    peppered HMAC of the key (lookup index). Neither reveals the key without the server secrets.
+    ``publisher_client_id`` is the nginx-rtmp client id of the connected broadcaster (None when nobody
+    is connected); ``disconnected_at`` starts the reconnect window. ``recording_state`` is NONE
+    (recording off or not ended yet), PENDING, PROCESSING, UPLOADED, EMPTY or FAILED;
+    ``recording_video_id`` is the gallery video the recording becomes. ``viewer_count`` comes from the
+    chat service's ``chat.presence`` (``viewer_count_at`` = its time). ``version`` feeds the ETag.
+    """
+
+    __tablename__ = "live_streams"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    owner_id: str = Field(index=True)
+    title: str
+    description: str = ""
+    status: str = Field(default="OFFLINE", index=True)
+    recording_enabled: bool = True
+    scheduled_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    started_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    ended_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    end_reason: str | None = None
+    key_nonce: str
+    key_hash: str = Field(sa_column=sa.Column(sa.Text, nullable=False, unique=True))
+    key_rotated_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    publisher_client_id: str | None = None
+    publisher_connected_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    disconnected_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    viewer_count: int = 0
+    viewer_count_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    recording_state: str = "NONE"
+    recording_error: str | None = None
+    recording_video_id: uuid.UUID | None = None
+    recording_key: str | None = None
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class IngestSession(StreamingTable, table=True):
+    """One broadcaster connection to the ingest (on_publish .. on_publish_done)."""
+
+    __tablename__ = "live_ingest_sessions"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    stream_id: uuid.UUID = Field(
+        sa_column=sa.Column(pg.UUID(as_uuid=True), sa.ForeignKey("live_streams.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    client_id: str
+    addr: str | None = None
+    started_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+
+
+class RecordingPart(StreamingTable, table=True):
+    """One FLV file the ingest finished recording (on_record_done) for a stream."""
+
+    __tablename__ = "live_recording_parts"
+
+    path: str = Field(primary_key=True)
+    stream_id: uuid.UUID = Field(
+        sa_column=sa.Column(pg.UUID(as_uuid=True), sa.ForeignKey("live_streams.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    done_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))

@@ -22,7 +22,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelhouse.contracts.events import TranscodeCompletedV1, VideoCreatedV1, VideoDeletedV1
+from reelhouse.contracts.events import (
+    ChatPresenceV1,
+    StreamEndedV1,
+    StreamRecordedV1,
+    StreamStartedV1,
+    TranscodeCompletedV1,
+    VideoCreatedV1,
+    VideoDeletedV1,
+)
 from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, PermanentError
 from reelhouse.streaming.adapters.db import DeletedVideo, PlaybackAsset, PlaybackRendition, utcnow
 from reelhouse.streaming.domain.playback import (
@@ -31,6 +39,7 @@ from reelhouse.streaming.domain.playback import (
     supersedes,
     visibility_from_created,
 )
+from reelhouse.streaming.handlers.live import on_chat_presence
 
 log = structlog.get_logger(__name__)
 
@@ -131,8 +140,14 @@ HANDLERS: dict[str, HandlerSpec] = {
     VideoCreatedV1.event_type: HandlerSpec(on_video_created),
     TranscodeCompletedV1.event_type: HandlerSpec(on_transcode_completed),
     VideoDeletedV1.event_type: HandlerSpec(on_video_deleted),
+    ChatPresenceV1.event_type: HandlerSpec(on_chat_presence),
 }
 """Event type -> handler; the streaming queue is bound to exactly these types."""
 
-PUBLISHES: tuple[str, ...] = ("reelhouse.playback.viewed.v1",)
-"""Event types the streaming service emits (stream.* join them with live streams, a later issue)."""
+PUBLISHES: tuple[str, ...] = (
+    "reelhouse.playback.viewed.v1",
+    StreamStartedV1.event_type,
+    StreamEndedV1.event_type,
+    StreamRecordedV1.event_type,
+)
+"""Event types the streaming service emits."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 
@@ -51,3 +51,79 @@ class QualitiesOut(ApiModel):
 
     video_id: uuid.UUID
     qualities: list[QualityOut]
+
+
+# --- live streams ------------------------------------------------------------------------------------
+
+
+class StreamIn(ApiModel):
+    """``POST /api/streams``: ``scheduledAt`` (UTC) makes it SCHEDULED; recording is on by default."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    scheduled_at: datetime | None = None
+    recording_enabled: bool = True
+
+
+class StreamPatch(ApiModel):
+    """``PUT``/``PATCH /api/streams/{id}``: only the fields present change (``scheduledAt: null``
+    unschedules)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    scheduled_at: datetime | None = None
+    recording_enabled: bool | None = None
+
+
+class IngestOut(ApiModel):
+    """Owner-only: where and with what to publish. ``publishUrl`` = ``rtmpUrl/streamKey`` (one string
+    for ffmpeg); OBS takes ``rtmpUrl`` as "Server" and ``streamKey`` as "Stream Key"."""
+
+    stream_id: uuid.UUID
+    rtmp_url: str
+    stream_key: str
+    publish_url: str
+    key_rotated_at: datetime | None = None
+
+
+class StreamOut(ApiModel):
+    """A live stream. ``playbackUrl`` (signed live HLS playlist) and ``playbackExpiresAt`` only while
+    LIVE, else null. ``broadcasting`` is true while a broadcaster is connected (false during the
+    reconnect window). ``viewerCount`` comes from chat presence. ``recordingStatus``: NONE, PENDING,
+    PROCESSING, UPLOADED, EMPTY or FAILED; ``recordingVideoId`` the gallery video of the recording."""
+
+    id: uuid.UUID
+    owner_id: str
+    title: str
+    description: str
+    status: str
+    recording_enabled: bool
+    scheduled_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    broadcasting: bool = False
+    viewer_count: int = 0
+    playback_url: str | None = None
+    playback_expires_at: datetime | None = None
+    recording_status: str = "NONE"
+    recording_video_id: uuid.UUID | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class StreamCreatedOut(StreamOut):
+    """``POST /api/streams`` answer: the stream plus its ingest (the key is shown here once)."""
+
+    ingest: IngestOut
+
+
+class StreamPage(ApiModel):
+    """A page of streams, newest first; ``nextCursor`` is null on the last page."""
+
+    items: list[StreamOut]
+    next_cursor: str | None = None

@@ -24,7 +24,14 @@ class TranscodeJob(TranscoderTable, table=True):
     """A transcode of one source. ``job_key`` is the idempotency key: ``upload:<uploadSessionId>`` for a
     fresh upload, ``retry:<eventId>`` for a retry, so a duplicate delivery finds the existing job.
 
-    Status: RUNNING -> COMPLETED | FAILED. Durations in seconds.
+    Status: RUNNING -> COMPLETED | FAILED. Durations in seconds. ``attempt`` counts the workers that
+    claimed the job (1 = the first one; a takeover after a crash, a retry or a hand-back adds one);
+    ``worker`` is the last claimer's name.
+
+    Ownership (see :mod:`reelhouse.transcoder.worker`): a RUNNING job belongs to ``lease_owner`` until
+    ``lease_expires_at`` (extended by heartbeats); ``lease_owner`` NULL means released (handed back or
+    orphaned: the next delivery takes it over). ``message`` is the CloudEvent (JSON) that started the
+    job, republished to the queue when the job is handed back or its owner died.
     """
 
     __tablename__ = "transcode_jobs"
@@ -44,6 +51,9 @@ class TranscodeJob(TranscoderTable, table=True):
     transcode_seconds: float | None = None
     started_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    lease_owner: str | None = None
+    lease_expires_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    message: str | None = None
 
 
 class DeletedVideo(TranscoderTable, table=True):

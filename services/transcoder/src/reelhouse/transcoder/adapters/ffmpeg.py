@@ -38,10 +38,13 @@ __all__ = [
     "HlsOutput",
     "HlsVariant",
     "Images",
+    "Storyboard",
     "TranscodeCancelled",
     "build_hls_command",
     "frame_mean_luma",
     "make_images",
+    "make_storyboard",
+    "storyboard_vtt",
     "media_info_from_probe",
     "probe",
     "run_ffmpeg",
@@ -1039,4 +1042,135 @@ def make_images(
         poster_width=poster_width,
         poster_height=poster_height,
         poster_mean_luma=luma,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Storyboard (scrub previews)
+# --------------------------------------------------------------------------------------------------
+
+STORYBOARD_DIR = "storyboard"
+STORYBOARD_VTT = "storyboard.vtt"
+STORYBOARD_SPRITE_PATTERN = "sprite_%03d.jpg"
+#: Fewest seconds between storyboard tiles, and most tiles per video (our choices: a scrub bar shows at
+#: most a few hundred distinct previews; 200 tiles of 160 px are ~1.5 MB of JPEG).
+STORYBOARD_MIN_INTERVAL_SECONDS = 2.0
+STORYBOARD_MAX_TILES = 200
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    """Sprite sheets and their WebVTT index under ``out_dir``; keys are relative POSIX paths.
+
+    ``vtt`` maps each ``interval_seconds`` slice of the video to a tile: ``sprite_001.jpg#xywh=x,y,w,h``
+    (W3C Media Fragments spatial dimension, pixels), cue URLs relative to the VTT's own location.
+    Each sheet holds ``columns x rows`` tiles of ``tile_width x tile_height`` px, row by row.
+    """
+
+    vtt: str
+    sprites: tuple[str, ...]
+    interval_seconds: float
+    tile_width: int
+    tile_height: int
+    columns: int
+    rows: int
+    tiles: int
+
+    def files(self) -> list[str]:
+        return [*self.sprites, self.vtt]
+
+
+def _vtt_time(seconds: float) -> str:
+    millis = round(max(0.0, seconds) * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs, ms = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}.{ms:03d}"
+
+
+def storyboard_vtt(duration_seconds: float, interval_seconds: float, tiles: int, tile_width: int, tile_height: int, columns: int, rows: int) -> str:
+    """The WebVTT index of a storyboard (pure): cue k covers [k x interval, min((k+1) x interval,
+    duration)) seconds and points at tile k (sheet k // (columns x rows), row-major inside the sheet)."""
+    per_sheet = columns * rows
+    lines = ["WEBVTT", ""]
+    for k in range(tiles):
+        start = k * interval_seconds
+        end = min((k + 1) * interval_seconds, duration_seconds) if k == tiles - 1 else (k + 1) * interval_seconds
+        if end <= start:
+            end = start + 0.001
+        sheet, index = divmod(k, per_sheet)
+        x, y = (index % columns) * tile_width, (index // columns) * tile_height
+        name = STORYBOARD_SPRITE_PATTERN % (sheet + 1)
+        lines += [f"{_vtt_time(start)} --> {_vtt_time(end)}", f"{name}#xywh={x},{y},{tile_width},{tile_height}", ""]
+    return "\n".join(lines)
+
+
+def make_storyboard(
+    source: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    info: MediaInfo,
+    *,
+    tile_width: int = 160,
+    columns: int = 10,
+    rows: int = 10,
+    full_decode_max_seconds: float = 120.0,
+) -> Storyboard:
+    """Write ``out_dir/storyboard/sprite_001.jpg``... and ``storyboard.vtt`` for scrub previews.
+
+    One tile every ``max(2 s, duration / 200)`` (display aspect, ``tile_width`` px wide, never upscaled),
+    ``columns x rows`` tiles per JPEG sheet (fewer rows/columns for short videos), one ffmpeg pass
+    (``fps`` + ``scale`` + ``tile``). Sources longer than ``full_decode_max_seconds`` are decoded
+    keyframes only (``-skip_frame nokey``): tiles are then accurate to a GOP, decoding is many times
+    faster (falling back to a full decode when that yields nothing). Returns :class:`Storyboard`; raises :class:`MediaRejected` as :func:`run_ffmpeg` does, or
+    TRANSCODE_ERROR (retryable) when no sheet was written; ValueError for non-positive sizes.
+    """
+    if tile_width <= 0 or columns <= 0 or rows <= 0:
+        raise ValueError("tile_width, columns and rows must be positive")
+    src = str(Path(source).resolve())
+    out = Path(out_dir).resolve() / STORYBOARD_DIR
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    duration = info.duration_seconds
+    interval = max(STORYBOARD_MIN_INTERVAL_SECONDS, duration / STORYBOARD_MAX_TILES)
+    tiles = max(1, math.ceil(duration / interval - 1e-6))
+    columns = min(columns, tiles)
+    rows = min(rows, math.ceil(tiles / columns))
+    width, height = _fit_width(info, tile_width)
+    sheets = math.ceil(tiles / (columns * rows))
+
+    def run(keyframes_only: bool) -> list[str]:
+        input_args: dict[str, Any] = {"skip_frame": "nokey"} if keyframes_only else {}
+        stream = ffmpeg.input(src, **input_args)[str(info.video_stream_index)]
+        argv = (
+            stream.filter("fps", f"1/{interval:g}")
+            .filter("scale", width, height)
+            .filter("setsar", 1)
+            .filter("tile", f"{columns}x{rows}")
+            .output(str(out / STORYBOARD_SPRITE_PATTERN), **{"frames:v": sheets, "start_number": 1, "q:v": 5, "an": None, "sn": None})
+            .global_args("-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats")
+            .overwrite_output()
+            .compile(cmd=FFMPEG)
+        )
+        run_ffmpeg(argv, duration, None, stall_timeout_seconds=120)
+        return sorted(p.name for p in out.iterdir() if p.suffix == ".jpg" and p.stat().st_size > 0)
+
+    # keyframes only can yield nothing (ffmpeg 5.1's fps filter emits no frame from a single input
+    # frame, e.g. a source with one keyframe): then decode everything
+    sprites = run(keyframes_only=True) if duration > full_decode_max_seconds else []
+    if not sprites:
+        sprites = run(keyframes_only=False)
+    if not sprites:
+        raise MediaRejected(FailReason.TRANSCODE_ERROR, "no storyboard sheet was produced", retryable=True)
+    tiles = min(tiles, len(sprites) * columns * rows)
+    (out / STORYBOARD_VTT).write_text(storyboard_vtt(duration, interval, tiles, width, height, columns, rows))
+    return Storyboard(
+        vtt=f"{STORYBOARD_DIR}/{STORYBOARD_VTT}",
+        sprites=tuple(f"{STORYBOARD_DIR}/{name}" for name in sprites),
+        interval_seconds=interval,
+        tile_width=width,
+        tile_height=height,
+        columns=columns,
+        rows=rows,
+        tiles=tiles,
     )

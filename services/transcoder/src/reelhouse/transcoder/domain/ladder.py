@@ -39,6 +39,7 @@ __all__ = [
     "LadderRung",
     "MediaInfo",
     "MediaRejected",
+    "check_limits",
     "Rendition",
     "h264_level",
     "plan_ladder",
@@ -60,6 +61,9 @@ class FailReason(StrEnum):
     TRANSCODE_ERROR = "TRANSCODE_ERROR"  # ffmpeg failed for another reason (disk, memory, bug)
     TIMEOUT = "TIMEOUT"  # ffmpeg made no progress for too long and was killed
     SOURCE_MISSING = "SOURCE_MISSING"  # the source object/file does not exist
+    SOURCE_TOO_LONG = "SOURCE_TOO_LONG"  # longer than the configured maximum duration
+    RESOLUTION_TOO_HIGH = "RESOLUTION_TOO_HIGH"  # more pixels per frame than the configured maximum
+    WORKER_LOST = "WORKER_LOST"  # the workers running the job died too many times (OOM, node loss...)
 
 
 #: Whether a retry of the same job may succeed, per reason, when the raiser does not say otherwise.
@@ -72,6 +76,9 @@ _DEFAULT_RETRYABLE: dict[FailReason, bool] = {
     FailReason.TRANSCODE_ERROR: True,
     FailReason.TIMEOUT: True,
     FailReason.SOURCE_MISSING: False,
+    FailReason.SOURCE_TOO_LONG: False,
+    FailReason.RESOLUTION_TOO_HIGH: False,
+    FailReason.WORKER_LOST: True,
 }
 
 
@@ -139,6 +146,27 @@ class MediaInfo:
     def short_side(self) -> int:
         """The smaller display dimension: what "1080p" etc. refers to, whatever the orientation."""
         return min(self.width, self.height)
+
+
+def check_limits(info: MediaInfo, max_duration_seconds: float | None, max_pixels: int | None) -> None:
+    """Refuse a probed source beyond the configured limits (None = no limit).
+
+    ``max_duration_seconds`` in seconds, compared with ``info.duration_seconds``; ``max_pixels`` compared
+    with the display ``width x height`` (rotation does not change the product). Equal to the limit is
+    allowed. Raises :class:`MediaRejected` SOURCE_TOO_LONG or RESOLUTION_TOO_HIGH (not retryable: the
+    same file fails the same way until the operator raises the limit, after which a retry succeeds).
+    """
+    if max_duration_seconds is not None and info.duration_seconds > max_duration_seconds:
+        raise MediaRejected(
+            FailReason.SOURCE_TOO_LONG,
+            f"source lasts {info.duration_seconds:.1f} s; the limit is {max_duration_seconds:g} s",
+        )
+    pixels = info.width * info.height
+    if max_pixels is not None and pixels > max_pixels:
+        raise MediaRejected(
+            FailReason.RESOLUTION_TOO_HIGH,
+            f"source is {info.width}x{info.height} ({pixels} pixels); the limit is {max_pixels} pixels",
+        )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,13 +1,18 @@
 """Transcoder event handlers: video.uploaded / video.retry_requested run a job; video.deleted cleans up.
 
-A job runs in its own transactions (handler mode ``self``): the job row and transcode.started commit
-before the long ffmpeg run, transcode.completed / transcode.failed commit with the job's final state.
-The message is acked only after that, so a worker that dies mid-job leaves the message unacked and
-RabbitMQ redelivers it (``redelivered`` flag) to another worker, which takes the job over.
+A job delivery is acked early and the job runs in the background under a lease on its row (see
+:mod:`reelhouse.transcoder.worker` for why: RabbitMQ's consumer_timeout, crash takeover, SIGTERM):
+the handler cancels the worker's consumer, claims the row (job row + transcode.started commit
+together) and returns; the job then runs with heartbeats, and transcode.completed / transcode.failed
+commit with the job's final state, only while this worker still owns the lease.
 
 Idempotency: the job key (``upload:<uploadSessionId>`` or ``retry:<eventId>``) is unique. A delivery
-that finds its job COMPLETED or FAILED, or RUNNING while the message is not a redelivery (a duplicate
-publish), does nothing.
+that finds its job COMPLETED or FAILED, or RUNNING under a live lease of another worker (a duplicate
+publish, or a redelivery while the owner is alive), does nothing.
+
+Failures: deterministic media problems end in transcode.failed at once (attempt 1, no retry); transient
+ones (storage, database, ffmpeg killed by the machine, watchdog) hand the job back through the retry
+queue with exponential backoff until ``max_delivery_attempts`` claims, then transcode.failed.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -39,13 +45,15 @@ from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.transcoder.adapters import ffmpeg as ff
 from reelhouse.transcoder.adapters.db import DeletedVideo, TranscodeJob, utcnow
 from reelhouse.transcoder.adapters.storage import MediaStore, SourceMissing
-from reelhouse.transcoder.domain.ladder import FailReason, MediaRejected, plan_ladder
+from reelhouse.transcoder.domain.ladder import FailReason, MediaInfo, MediaRejected, check_limits, plan_ladder
 from reelhouse.transcoder.settings import TranscoderSettings
+from reelhouse.transcoder.worker import JobControl
 
 log = structlog.get_logger(__name__)
 SOURCE = "/reelhouse/transcoder"
 PROGRESS_MIN_INTERVAL_SECONDS = 2.0
 """transcode.progress is published at most this often per job (plus 100 % at the end)."""
+RETRY_BACKOFF_MAX_SECONDS = 60.0
 
 
 def worker_name(settings: TranscoderSettings) -> str:
@@ -53,38 +61,66 @@ def worker_name(settings: TranscoderSettings) -> str:
     return settings.worker_name or f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def _claim(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: str, source_key: str, settings: TranscoderSettings) -> TranscodeJob | None:
-    """Create or take over the job row; None when this delivery must not run it."""
+async def _claim(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: str, source_key: str, jobs: JobControl) -> TranscodeJob | None:
+    """Create or take over the job row under this worker's lease; None when this delivery must not run it.
+
+    Takes over a RUNNING row only when it is released (``lease_owner`` NULL: handed back, retried or
+    orphaned) or its lease expired (its worker died); a live lease means a duplicate delivery.
+    """
+    message = ctx.envelope.model_dump_json()
     async with ctx.db.session() as session:
+        job = (await session.execute(select(TranscodeJob).where(TranscodeJob.job_key == key).with_for_update())).scalar_one_or_none()
         if await session.get(DeletedVideo, video_id) is not None:
             log.info("transcode.skipped_deleted_video", video_id=str(video_id))
+            if job is not None and job.status == "RUNNING" and (job.lease_owner is None or job.lease_expires_at is None or job.lease_expires_at <= utcnow()):
+                _close_deleted(job)
+                session.add(job)
             return None
-        job = (await session.execute(select(TranscodeJob).where(TranscodeJob.job_key == key).with_for_update())).scalar_one_or_none()
         if job is not None:
             if job.status in ("COMPLETED", "FAILED"):
                 log.info("transcode.duplicate_skipped", job_id=str(job.id), status=job.status)
                 return None
-            if not ctx.redelivered and ctx.attempt == 1:
-                log.info("transcode.duplicate_while_running", job_id=str(job.id), worker=job.worker)
+            if job.lease_owner is not None and job.lease_expires_at is not None and job.lease_expires_at > utcnow():
+                log.info("transcode.duplicate_while_running", job_id=str(job.id), owner=job.lease_owner)
                 return None
             job.attempt += 1
-            job.worker = worker_name(settings)
+            job.worker = jobs.name
             job.started_at = utcnow()
         else:
-            job = TranscodeJob(job_key=key, video_id=video_id, source_bucket=bucket, source_key=source_key, worker=worker_name(settings))
+            job = TranscodeJob(job_key=key, video_id=video_id, source_bucket=bucket, source_key=source_key, worker=jobs.name)
+        job.lease_owner = jobs.name
+        job.lease_expires_at = jobs.lease_deadline()
+        job.message = message
         session.add(job)
         await session.flush()
         await add_event(session, TranscodeStartedV1(video_id=video_id, job_id=job.id, attempt=job.attempt, worker=job.worker), SOURCE, ctx.envelope.correlationid)
         return job
 
 
-async def _finish_failed(ctx: HandlerContext, job: TranscodeJob, reason: str, detail: str, retryable: bool) -> None:
+VIDEO_DELETED = "VIDEO_DELETED"
+"""fail_reason of a job row closed because its video was deleted meanwhile (no event is published)."""
+
+
+def _close_deleted(row: TranscodeJob) -> None:
+    """End a RUNNING row whose video was deleted: FAILED/VIDEO_DELETED, released (never reaped again)."""
+    row.status = "FAILED"
+    row.fail_reason = VIDEO_DELETED
+    row.finished_at = utcnow()
+    row.lease_owner = None
+
+
+async def _finish_failed(ctx: HandlerContext, job: TranscodeJob, reason: str, detail: str, retryable: bool, owner: str) -> None:
+    """FAILED + transcode.failed, only while ``owner`` still holds the job."""
     async with ctx.db.session() as session:
         row = await session.get(TranscodeJob, job.id, with_for_update=True)
+        if row is None or row.status != "RUNNING" or row.lease_owner != owner:
+            log.warning("transcode.not_owner_any_more", job_id=str(job.id), worker=owner)
+            return
         row.status = "FAILED"
         row.fail_reason = reason
         row.detail = detail[:4000]
         row.finished_at = utcnow()
+        row.lease_owner = None
         session.add(row)
         await add_event(
             session,
@@ -96,17 +132,42 @@ async def _finish_failed(ctx: HandlerContext, job: TranscodeJob, reason: str, de
 
 
 async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: str, source_key: str) -> None:
-    """Claim, download, probe, plan the ladder, transcode in one ffmpeg pass, make images, upload (master
-    last) and publish transcode.completed; deterministic media problems end in transcode.failed.
+    """Handler part of a job: stop consuming, claim the row, start :func:`_execute` in the background.
 
-    Raises on transient errors (storage, database) so the consumer retries with backoff; on the last
-    allowed attempt the job is failed with TRANSCODE_ERROR instead, so nothing stays TRANSCODING.
+    Returns within milliseconds, so the delivery is acked long before RabbitMQ's consumer_timeout.
+    Raises (and consumes again) when the claim fails: the consumer retries the delivery with backoff.
+    """
+    app = ctx.extras["app"]
+    jobs: JobControl = app.state.jobs
+    await jobs.hold()
+    try:
+        job = await _claim(ctx, key, video_id, bucket, source_key, jobs)
+    except BaseException:
+        await jobs.unhold()
+        raise
+    if job is None:
+        await jobs.unhold()
+        return
+    if jobs.stopping:  # SIGTERM arrived while claiming: hand the job straight back
+        await jobs.release(job.id, job.message, attempt=job.attempt)
+        await jobs.unhold()
+        return
+    jobs.run(job.id, lambda cancel: _execute(ctx, job, cancel))
+
+
+async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Event) -> None:
+    """Download, probe, check limits, plan the ladder, transcode in one ffmpeg pass, make images, upload
+    (master last) and publish transcode.completed; deterministic media problems end in transcode.failed.
+
+    Transient errors hand the job back with backoff (``retry_backoff_seconds`` doubling, max 60 s) until
+    the job's ``attempt`` reaches ``max_delivery_attempts``; then FAILED (TRANSCODE_ERROR or TIMEOUT).
+    A cancel (graceful shutdown) hands it back at once; a lost lease drops it without a trace.
     """
     app = ctx.extras["app"]
     settings: TranscoderSettings = app.state.settings
-    job = await _claim(ctx, key, video_id, bucket, source_key, settings)
-    if job is None:
-        return
+    jobs: JobControl = app.state.jobs
+    owner = jobs.name
+    video_id, bucket, source_key = job.video_id, job.source_bucket, job.source_key
     store: MediaStore = app.state.media_store
     loop = asyncio.get_running_loop()
     base = Path(settings.work_dir or tempfile.gettempdir()) / "reelhouse-transcoder"
@@ -114,6 +175,8 @@ async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: st
     work = Path(tempfile.mkdtemp(prefix=f"{job.id}-", dir=base))
     last_progress = [0.0]
     started = time.monotonic()
+    lost = asyncio.Event()
+    heartbeat = asyncio.create_task(jobs.heartbeat(job.id, lost), name=f"heartbeat-{job.id}")
 
     async def _progress(percent: float) -> None:
         async with ctx.db.session() as session:
@@ -125,31 +188,58 @@ async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: st
             last_progress[0] = now
             asyncio.run_coroutine_threadsafe(_progress(percent), loop)
 
+    def check_cancel() -> None:
+        if cancel.is_set():
+            raise ff.TranscodeCancelled("job cancelled")
+
     try:
         source = work / "source"
         await asyncio.to_thread(store.download, bucket, source_key, source)
+        check_cancel()
         info = await asyncio.to_thread(ff.probe, source)
+        check_limits(info, settings.max_duration_seconds, settings.max_pixels)
         renditions = plan_ladder(info)
         out = work / "hls"
-        hls = await asyncio.to_thread(
-            ff.transcode_to_hls, source, out, renditions, info, on_progress, settings.segment_seconds, settings.preset,
-            stall_timeout_seconds=settings.stall_timeout_seconds,
+        # The ladder pass, the images and the storyboard run side by side: the single ffmpeg ladder pass
+        # rarely keeps every core busy (its filter graph is largely serial), so the image decodes fill
+        # the idle core instead of adding their time after it (see bench/README.md for the figures).
+        # They write to different names in ``out`` (rendition folders + master vs poster/thumbs/storyboard).
+        results = await asyncio.gather(
+            asyncio.to_thread(
+                ff.transcode_to_hls, source, out, renditions, info, on_progress, settings.segment_seconds, settings.preset,
+                stall_timeout_seconds=settings.stall_timeout_seconds, cancel=cancel,
+            ),
+            asyncio.to_thread(ff.make_images, source, out, info, settings.thumbnail_count),
+            _storyboard(source, out, info, job.id),
+            return_exceptions=True,
         )
-        images = await asyncio.to_thread(ff.make_images, source, out, info, settings.thumbnail_count)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        hls, images, storyboard = results
+        check_cancel()
         prefix = f"videos/{video_id}/{job.id}"
-        files = hls.files() + [images.poster, *images.thumbnails]
+        files = hls.files() + [images.poster, *images.thumbnails] + (storyboard.files() if storyboard else [])
         await asyncio.to_thread(store.upload_package, out, prefix, files, [hls.master])
         elapsed = time.monotonic() - started
         async with ctx.db.session() as session:
+            row = await session.get(TranscodeJob, job.id, with_for_update=True)
             if await session.get(DeletedVideo, video_id) is not None:
+                if row is not None and row.status == "RUNNING" and row.lease_owner == owner:
+                    _close_deleted(row)
+                    session.add(row)
                 await asyncio.to_thread(store.delete_prefix, f"videos/{video_id}")
                 return
-            row = await session.get(TranscodeJob, job.id, with_for_update=True)
+            if row is None or row.status != "RUNNING" or row.lease_owner != owner:
+                log.warning("transcode.not_owner_any_more", job_id=str(job.id), worker=owner)
+                await asyncio.to_thread(store.delete_prefix, prefix)
+                return
             row.status = "COMPLETED"
             row.output_prefix = prefix
             row.duration_seconds = info.duration_seconds
             row.transcode_seconds = elapsed
             row.finished_at = utcnow()
+            row.lease_owner = None
             session.add(row)
             await add_event(
                 session,
@@ -172,19 +262,47 @@ async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: st
                 ctx.envelope.correlationid,
             )
         await asyncio.to_thread(store.delete_prefix, f"videos/{video_id}", prefix)
-        log.info("transcode.completed", job_id=str(job.id), video_id=str(video_id), seconds=round(elapsed, 2), renditions=[r.name for r in renditions])
+        log.info("transcode.completed", job_id=str(job.id), video_id=str(video_id), seconds=round(elapsed, 2), renditions=[r.name for r in renditions], worker=owner)
+    except (ff.TranscodeCancelled, asyncio.CancelledError):
+        if lost.is_set():
+            log.warning("transcode.abandoned_lost_lease", job_id=str(job.id))
+        else:
+            await jobs.release(job.id, job.message, attempt=job.attempt)
     except MediaRejected as exc:
-        if exc.retryable and ctx.attempt < settings.max_delivery_attempts:
-            raise
-        await _finish_failed(ctx, job, str(exc.reason), exc.detail, exc.retryable)
+        await _transient_or_failed(ctx, jobs, job, str(exc.reason), exc.detail, exc.retryable, owner)
     except SourceMissing as exc:
-        await _finish_failed(ctx, job, str(FailReason.SOURCE_MISSING), str(exc), False)
-    except Exception as exc:
-        if ctx.attempt < settings.max_delivery_attempts:
-            raise
-        await _finish_failed(ctx, job, str(FailReason.TRANSCODE_ERROR), f"{type(exc).__name__}: {exc}", True)
+        await _finish_failed(ctx, job, str(FailReason.SOURCE_MISSING), str(exc), False, owner)
+    except Exception as exc:  # noqa: BLE001 - storage, database, broker: transient
+        log.exception("transcode.error", job_id=str(job.id))
+        await _transient_or_failed(ctx, jobs, job, str(FailReason.TRANSCODE_ERROR), f"{type(exc).__name__}: {exc}", True, owner)
     finally:
+        heartbeat.cancel()
         shutil.rmtree(work, ignore_errors=True)
+
+
+async def _storyboard(source: Path, out: Path, info: MediaInfo, job_id: uuid.UUID) -> ff.Storyboard | None:
+    """Scrub-preview sprites + WebVTT index (``<prefix>/storyboard/storyboard.vtt``), or None: optional,
+    so a failure is logged and the job goes on without it. Not yet listed in transcode.completed (the
+    contract has no field for it); its key is fixed relative to the job prefix."""
+    try:
+        return await asyncio.to_thread(ff.make_storyboard, source, out, info)
+    except (MediaRejected, OSError, ValueError) as exc:
+        log.warning("transcode.storyboard_failed", job_id=str(job_id), error=str(exc)[:300])
+        return None
+
+
+async def _transient_or_failed(ctx: HandlerContext, jobs: JobControl, job: TranscodeJob, reason: str, detail: str, retryable: bool, owner: str) -> None:
+    """Hand a retryable failure back with backoff while attempts remain, else FAILED with ``reason``."""
+    settings: TranscoderSettings = jobs.settings
+    if retryable and job.attempt < settings.max_delivery_attempts:
+        delay = min(settings.retry_backoff_seconds * (2 ** (job.attempt - 1)), RETRY_BACKOFF_MAX_SECONDS)
+        log.warning("transcode.retry_scheduled", job_id=str(job.id), attempt=job.attempt, delay_s=delay, reason=reason, detail=detail[:300])
+        try:
+            await jobs.release(job.id, job.message, delay_seconds=delay, attempt=job.attempt)
+        except Exception:  # noqa: BLE001 - broker or database down: the lease expires and the reaper retries
+            log.exception("transcode.release_failed", job_id=str(job.id))
+        return
+    await _finish_failed(ctx, job, reason, detail, retryable, owner)
 
 
 async def on_uploaded(ctx: HandlerContext, event: VideoUploadedV1) -> None:

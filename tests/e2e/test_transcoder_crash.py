@@ -1,0 +1,260 @@
+"""e2e: crash safety and graceful stop of transcoder workers on the running stack.
+
+Each test starts an EXTRA ``reelhouse-transcoder serve`` process of its own (same environment as the
+stack's Procfile line, its own HTTP port and worker name), pauses the stack's two workers through
+their admin endpoint (``POST /admin/consumer/pause``) so the extra worker is the only consumer, gives it
+a job and then kills it (SIGKILL of its whole process group, ffmpeg included) or stops it (SIGTERM).
+The stack's workers are resumed afterwards and must finish the job. Never a honcho-managed process is
+signalled (honcho would stop the whole stack).
+
+The extra worker encodes with a slow x264 preset so ffmpeg is reliably caught mid-run; the stack's
+workers finish the job with ``ultrafast``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reelhouse.client import check_playback
+from reelhouse.platform.storage import s3_client
+from reelhouse.platform.testing import free_port, queue_depth, shared_media_dir, wait_until
+
+pytestmark = pytest.mark.e2e
+
+MEDIA = shared_media_dir()
+
+
+def _stack_worker_ports(env: dict[str, str]) -> list[int]:
+    """HTTP ports of the stack's transcoder workers (deploy/local/stack.py: port base + 3, + 13, ...)."""
+    base = int(env.get("REELHOUSE_STACK_PORT_BASE", 8100))
+    return [base + 3 + 10 * i for i in range(int(env.get("REELHOUSE_STACK_WORKERS", 2)))]
+
+
+@contextlib.contextmanager
+def stack_workers_paused(stack) -> Iterator[None]:  # noqa: ANN001
+    """Pause the stack's transcoder workers (they finish a running job but take no new one)."""
+    ports = _stack_worker_ports(stack["env"])
+    try:
+        for port in ports:
+            httpx.post(f"http://127.0.0.1:{port}/admin/consumer/pause", timeout=10).raise_for_status()
+        for port in ports:  # a worker busy with an earlier job finishes it first
+            wait_until(lambda p=port: not httpx.get(f"http://127.0.0.1:{p}/admin/consumer", timeout=5).json()["busy"], 120, 0.3, f"worker :{port} idle")
+        yield
+    finally:
+        for port in ports:
+            httpx.post(f"http://127.0.0.1:{port}/admin/consumer/resume", timeout=10)
+
+
+@dataclass
+class ExtraWorker:
+    name: str
+    port: int
+    proc: subprocess.Popen
+    log: Path
+
+    def ffmpeg_pids(self) -> list[int]:
+        """PIDs of this worker's ffmpeg HLS encodes (children whose command line has ``-f hls``)."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                ppid = int(stat.rsplit(")", 1)[1].split()[1])
+                cmd = (entry / "cmdline").read_bytes().split(b"\0")
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == self.proc.pid and cmd and cmd[0].endswith(b"ffmpeg") and b"hls" in cmd:
+                pids.append(int(entry.name))
+        return pids
+
+
+@contextlib.contextmanager
+def extra_worker(stack, media_dir: Path, name: str, **settings: str) -> Iterator[ExtraWorker]:  # noqa: ANN001
+    """Start ``reelhouse-transcoder serve`` as the stack's Procfile does, with ``REELHOUSE_<KEY>``
+    overrides from ``settings``; wait until ready; kill its process group on exit if still alive."""
+    port = free_port()
+    env = dict(stack["env"])
+    env.setdefault("REELHOUSE_S3_ENDPOINT_URL", f"http://127.0.0.1:{env['REELHOUSE_STACK_S3_PORT']}")
+    env.setdefault("REELHOUSE_EDGE_BASE_URL", stack["edge"])
+    env.update({"PYTHONUNBUFFERED": "1", "REELHOUSE_HTTP_PORT": str(port), "REELHOUSE_WORKER_NAME": name})
+    env.update({f"REELHOUSE_{k.upper()}": v for k, v in settings.items()})
+    log = media_dir / f"{name}.log"
+    binary = Path(sys.executable).parent / "reelhouse-transcoder"
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(binary), "serve"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    worker = ExtraWorker(name, port, proc, log)
+    try:
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise AssertionError(f"{name} exited: {log.read_text()[-3000:]}")
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(ready, 60, 0.3, f"{name} ready")
+        yield worker
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def ten_second_clip(media_dir: Path) -> Path:
+    """~10.6 s of bigbuckbunny at 640x360 with audio (the shared 5.3 s clip played twice)."""
+    out = media_dir / "bbb-640x360-10s.mp4"
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "1", "-i", str(MEDIA / "bigbuckbunny.mp4"),
+         "-vf", "scale=640:360", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(out)],
+        check=True, capture_output=True, timeout=120,
+    )
+    return out
+
+
+def _job(db_query, video_id: str) -> tuple | None:  # noqa: ANN001
+    rows = db_query("transcoder", "SELECT attempt, worker, status, lease_owner FROM transcode_jobs WHERE video_id = %s", (uuid.UUID(video_id),))
+    assert len(rows) <= 1, rows
+    return rows[0] if rows else None
+
+
+def _media_keys(e2e_settings, video_id: str) -> list[str]:  # noqa: ANN001
+    s3 = s3_client(e2e_settings)
+    page = s3.list_objects_v2(Bucket=e2e_settings.media_bucket, Prefix=f"videos/{video_id}/")
+    return [o["Key"] for o in page.get("Contents", [])]
+
+
+def _catch_ffmpeg(worker: ExtraWorker, db_query, video_id: str) -> list[int]:  # noqa: ANN001
+    """Wait until ``worker`` owns the video's job and its ffmpeg HLS encode is running; returns its pids."""
+    wait_until(lambda: (j := _job(db_query, video_id)) and j[1] == worker.name, 60, 0.2, f"{worker.name} claims the job")
+    pids = wait_until(worker.ffmpeg_pids, 60, 0.1, f"ffmpeg under {worker.name}")
+    time.sleep(1.0)  # well inside the encode: segments are being written
+    assert worker.ffmpeg_pids(), "ffmpeg finished before it could be interrupted: make the clip longer"
+    return pids
+
+
+def _unacked(queue: str) -> int | None:
+    """Unacknowledged deliveries of ``queue`` (``rabbitmqctl list_queues``), None when rabbitmqctl is
+    not usable here (the AMQP passive declare only reports ready messages)."""
+    if shutil.which("rabbitmqctl") is None:
+        return None
+    try:
+        out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name", "messages_unacknowledged"], capture_output=True, text=True, timeout=60, check=True).stdout
+    except (subprocess.SubprocessError, OSError):
+        return None
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == queue:
+            return int(parts[1])
+    return None
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state == "Z"
+
+
+def test_sigkill_mid_ffmpeg_leaves_nothing_visible_and_another_worker_finishes(stack, make_client, db_query, e2e_settings, media_dir, ten_second_clip):
+    client = make_client("e2e-crash")
+    stack_workers = {f"transcoder-{i + 1}" for i in range(len(_stack_worker_ports(stack["env"])))}
+    with stack_workers_paused(stack), extra_worker(stack, media_dir, "transcoder-victim", preset="veryslow", job_lease_seconds="4") as victim:
+        video = client.create_video("killed mid-transcode", ten_second_clip)
+        client.upload_file(video["id"], ten_second_clip)
+        ffmpeg_pids = _catch_ffmpeg(victim, db_query, video["id"])
+        # the delivery was acked when the job was claimed: RabbitMQ's consumer_timeout (which only
+        # concerns unacked deliveries) cannot fire however long ffmpeg runs
+        unacked = _unacked(f"{e2e_settings.queue_prefix}transcoder")
+        assert unacked in (0, None), unacked
+        os.killpg(victim.proc.pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        victim.proc.wait(10)
+        assert all(_gone(p) for p in ffmpeg_pids)
+        # nothing of the job is visible
+        v = client.get_video(video["id"])
+        assert v["status"] != "READY" and v["playback"]["streamUrl"] is None, v
+        assert not [k for k in _media_keys(e2e_settings, video["id"]) if k.endswith(".m3u8")]
+        assert _job(db_query, video["id"])[:3] == (1, "transcoder-victim", "RUNNING")
+    final = client.wait_for_status(video["id"], {"READY", "FAILED"}, timeout=120)
+    recovered_in = time.monotonic() - killed_at
+    assert final["status"] == "READY", final
+    attempt, worker, status, lease_owner = _job(db_query, video["id"])
+    assert (attempt, status, lease_owner) == (2, "COMPLETED", None) and worker in stack_workers, (attempt, worker, status)
+    checks = check_playback(final["playback"]["streamUrl"])
+    assert [(c.width, c.height) for c in checks] == [(640, 360)] and all(c.decoded_frames > 0 for c in checks)
+    masters = [k for k in _media_keys(e2e_settings, video["id"]) if k.endswith("master.m3u8")]
+    assert len(masters) == 1, masters
+    print(f"\nSIGKILL -> READY on another worker: {recovered_in:.1f} s (lease 4 s + reaper pass + transcode); unacked during the job: {unacked}")
+
+
+def test_sigterm_hands_the_running_job_back_at_once(stack, make_client, db_query, e2e_settings, media_dir, ten_second_clip):
+    client = make_client("e2e-sigterm")
+    main_queue = f"{e2e_settings.queue_prefix}transcoder"
+    with stack_workers_paused(stack), extra_worker(stack, media_dir, "transcoder-term", preset="veryslow", shutdown_grace_seconds="1") as leaving:
+        video = client.create_video("handed back on SIGTERM", ten_second_clip)
+        client.upload_file(video["id"], ten_second_clip)
+        ffmpeg_pids = _catch_ffmpeg(leaving, db_query, video["id"])
+        sent = time.monotonic()
+        leaving.proc.send_signal(signal.SIGTERM)
+        assert leaving.proc.wait(30) in (0, -signal.SIGTERM), leaving.log.read_text()[-3000:]
+        stopped_in = time.monotonic() - sent
+        assert all(_gone(p) for p in ffmpeg_pids)
+        # handed back: released and republished (the paused stack workers leave it in the queue)
+        assert _job(db_query, video["id"]) == (1, "transcoder-term", "RUNNING", None)
+        assert queue_depth(e2e_settings, main_queue) >= 1
+        assert client.get_video(video["id"])["status"] != "READY"
+        resumed = time.monotonic()
+    final = client.wait_for_status(video["id"], {"READY", "FAILED"}, timeout=120)
+    assert final["status"] == "READY", final
+    attempt, worker, status, _ = _job(db_query, video["id"])
+    assert (attempt, status) == (2, "COMPLETED") and worker != "transcoder-term"
+    assert stopped_in < 1 + 10, f"SIGTERM took {stopped_in:.1f} s"
+    print(f"\nSIGTERM -> exited in {stopped_in:.1f} s (grace 1 s); resume -> READY {time.monotonic() - resumed:.1f} s")
+
+
+def test_sigterm_within_the_grace_period_finishes_the_job(stack, make_client, db_query, media_dir, ten_second_clip):
+    client = make_client("e2e-drain")
+    with stack_workers_paused(stack), extra_worker(stack, media_dir, "transcoder-drain", preset="fast", shutdown_grace_seconds="60") as draining:
+        video = client.create_video("finished during shutdown", ten_second_clip)
+        client.upload_file(video["id"], ten_second_clip)
+        wait_until(lambda: (j := _job(db_query, video["id"])) and j[1] == draining.name, 60, 0.2, "claimed")
+        wait_until(draining.ffmpeg_pids, 60, 0.05, "ffmpeg running")
+        sent = time.monotonic()
+        draining.proc.send_signal(signal.SIGTERM)
+        assert draining.proc.wait(90) in (0, -signal.SIGTERM), draining.log.read_text()[-3000:]
+        drained_in = time.monotonic() - sent
+        assert _job(db_query, video["id"]) == (1, "transcoder-drain", "COMPLETED", None)
+    final = client.wait_for_status(video["id"], {"READY", "FAILED"}, timeout=60)
+    assert final["status"] == "READY", final
+    print(f"\nSIGTERM with a 60 s grace: the job finished and the worker exited after {drained_in:.1f} s")
+
+
+def test_configured_limits_fail_fast_with_their_reason(stack, make_client, db_query, media_dir, ten_second_clip):
+    """A worker configured with max duration 8 s and max 200,000 pixels refuses a 10.6 s clip as
+    SOURCE_TOO_LONG and a 1280x720 (921,600 px) one as RESOLUTION_TOO_HIGH, once each, without retries."""
+    client = make_client("e2e-limits")
+    cases = {"SOURCE_TOO_LONG": ten_second_clip, "RESOLUTION_TOO_HIGH": MEDIA / "bigbuckbunny.mp4"}
+    with stack_workers_paused(stack), extra_worker(stack, media_dir, "transcoder-strict", max_duration_seconds="8", max_pixels="200000"):
+        for reason, clip in cases.items():
+            video = client.create_video(f"limit {reason}", clip)
+            client.upload_file(video["id"], clip)
+            final = client.wait_for_status(video["id"], {"READY", "FAILED"}, timeout=60)
+            assert (final["status"], final["failReason"]) == ("FAILED", reason), final
+            assert _job(db_query, video["id"]) == (1, "transcoder-strict", "FAILED", None)
