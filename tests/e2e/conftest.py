@@ -24,6 +24,7 @@ from reelhouse.platform.testing import shared_media_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # e2e_workers (helpers shared by test modules)
 
 from stack import IsolatedStack  # noqa: E402
 

@@ -248,21 +248,25 @@ def test_not_video_fails_fast_with_a_stable_reason_and_no_retry(awkward, db_quer
     assert float(seconds) < 10, f"{name} took {seconds} s to fail"
 
 
-def test_storyboard_sprite_and_webvtt_index_are_served_through_the_edge(awkward, db_query, e2e_settings):
-    """The 3 s VFR clip gets one sheet of 2 tiles (one every 2 s, 160x90) and a WebVTT index, under the
-    job's prefix, readable through the edge with a signed URL (not yet listed in transcode.completed)."""
-    from reelhouse.platform.signing import HmacPathSigner
-
+def test_storyboard_sprite_and_webvtt_index_are_served_through_the_edge(awkward, db_query):
+    """The 3 s VFR clip gets one sheet of 2 tiles (one every 2 s, 160x90) and a WebVTT index under the
+    job's prefix; playback lists the index as ``storyboardUrl`` (signed like the poster) and the sprites it
+    names, resolved relative to it, are readable through the edge under the same signed prefix."""
+    client, _ = awkward
     final = _ready(awkward, "vfr.mp4")
     (prefix,) = db_query("transcoder", "SELECT output_prefix FROM transcode_jobs WHERE video_id = %s AND status = 'COMPLETED'", (uuid.UUID(final["id"]),))[0]
-    scope, job_dir = prefix.rsplit("/", 1)
-    signer = HmacPathSigner(e2e_settings.edge_base_url, e2e_settings.playback_signing_secret)
-    vtt = httpx.get(signer.sign(scope, f"{job_dir}/storyboard/storyboard.vtt", 300).url, timeout=30)
+    playback = client.playback(final["id"])
+    vtt_url = playback["storyboardUrl"]
+    assert vtt_url and vtt_url.endswith(f"/{prefix}/storyboard/storyboard.vtt"), (vtt_url, prefix)
+    vtt = httpx.get(vtt_url, timeout=30)
     assert vtt.status_code == 200 and vtt.headers["content-type"].startswith("text/vtt"), vtt.text[:200]
     lines = vtt.text.splitlines()
     assert lines[0] == "WEBVTT"
-    assert [line for line in lines if "#xywh=" in line] == ["sprite_001.jpg#xywh=0,0,160,90", "sprite_001.jpg#xywh=160,0,160,90"]
+    cues = [line for line in lines if "#xywh=" in line]
+    assert cues == ["sprite_001.jpg#xywh=0,0,160,90", "sprite_001.jpg#xywh=160,0,160,90"]
     assert "00:00:02.000 --> 00:00:03.000" in lines
-    sprite = httpx.get(signer.sign(scope, f"{job_dir}/storyboard/sprite_001.jpg", 300).url, timeout=30)
+    sprite_url = urljoin(vtt_url, cues[0].split("#", 1)[0])
+    assert sprite_url == vtt_url.rsplit("/", 1)[0] + "/sprite_001.jpg"
+    sprite = httpx.get(sprite_url, timeout=30)
     assert sprite.status_code == 200 and sprite.headers["content-type"] == "image/jpeg"
     assert _ffprobe_bytes(sprite.content, "-show_entries", "stream=width,height")["streams"][0] == {"width": 320, "height": 90}

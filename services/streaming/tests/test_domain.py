@@ -104,6 +104,7 @@ def test_playback_out_signs_every_key_with_one_expiry():
     asset = PlaybackAsset(
         video_id=VID, owner_id="alice", visibility="private", master_key=f"{SCOPE}/j/master.m3u8", duration_seconds=5.3,
         width=1280, height=720, poster_key=f"{SCOPE}/j/poster.jpg", thumbnail_keys=[f"{SCOPE}/j/thumbs/t1.jpg", f"{SCOPE}/j/thumbs/t2.jpg"],
+        storyboard_key=f"{SCOPE}/j/storyboard/storyboard.vtt",
     )
     renditions = [
         PlaybackRendition(video_id=VID, quality="360p", width=640, height=360, bandwidth=900_000, codecs="avc1.64001e", playlist_key=f"{SCOPE}/j/360p/index.m3u8"),
@@ -112,7 +113,7 @@ def test_playback_out_signs_every_key_with_one_expiry():
     now = 1_800_000_000.7
     out = playback_out(signer, asset, renditions, 300, now)
     assert out.expires_at == datetime.fromtimestamp(1_800_000_300, tz=UTC)
-    urls = {out.stream_url: f"{SCOPE}/j/master.m3u8", out.poster_url: f"{SCOPE}/j/poster.jpg"}
+    urls = {out.stream_url: f"{SCOPE}/j/master.m3u8", out.poster_url: f"{SCOPE}/j/poster.jpg", out.storyboard_url: f"{SCOPE}/j/storyboard/storyboard.vtt"}
     urls.update({u: k for u, k in zip(out.thumbnail_urls, asset.thumbnail_keys, strict=True)})
     assert [q.quality for q in out.qualities] == ["720p", "360p"]
     urls.update({out.qualities[0].url: f"{SCOPE}/j/720p/index.m3u8", out.qualities[1].url: f"{SCOPE}/j/360p/index.m3u8"})
@@ -124,6 +125,7 @@ def test_playback_out_signs_every_key_with_one_expiry():
         assert not HmacPathSigner(base, "other-secret").verify(scope, expires, token, now=now)
     assert out.model_dump(by_alias=True, mode="json").keys() == {
         "videoId", "streamUrl", "expiresAt", "durationSeconds", "width", "height", "qualities", "posterUrl", "thumbnailUrls",
+        "storyboardUrl",
     }
     q = qualities_out(signer, VID, renditions, 300, now)
     assert q == out.qualities
@@ -133,4 +135,4 @@ def test_playback_out_without_poster_or_thumbnails():
     signer = HmacPathSigner("http://edge.test", "s")
     asset = PlaybackAsset(video_id=VID, master_key=f"{SCOPE}/j/master.m3u8", duration_seconds=1.0, width=2, height=2)
     out = playback_out(signer, asset, [], 60, 0.0)
-    assert out.poster_url is None and out.thumbnail_urls == [] and out.qualities == []
+    assert out.poster_url is None and out.thumbnail_urls == [] and out.qualities == [] and out.storyboard_url is None

@@ -25,7 +25,7 @@ from reelhouse.streaming.main import build_service
 
 pytestmark = pytest.mark.service
 
-PLAYBACK_KEYS = {"videoId", "streamUrl", "expiresAt", "durationSeconds", "width", "height", "qualities", "posterUrl", "thumbnailUrls"}
+PLAYBACK_KEYS = {"videoId", "streamUrl", "expiresAt", "durationSeconds", "width", "height", "qualities", "posterUrl", "thumbnailUrls", "storyboardUrl"}
 QUALITY_KEYS = {"quality", "width", "height", "bandwidth", "codecs", "url"}
 
 
@@ -71,7 +71,7 @@ def _created(vid: uuid.UUID, owner: str) -> VideoCreatedV1:
     return VideoCreatedV1(video_id=vid, owner_id=owner, title="Harbour at dusk", source_mime="video/mp4", source_size_bytes=734003200)
 
 
-def _completed(vid: uuid.UUID, job: str = "job1", renditions: tuple[str, ...] = ("720p", "360p")) -> TranscodeCompletedV1:
+def _completed(vid: uuid.UUID, job: str = "job1", renditions: tuple[str, ...] = ("720p", "360p"), storyboard: bool = True) -> TranscodeCompletedV1:
     ladder = {"720p": (1280, 720, 3_000_000), "480p": (854, 480, 1_400_000), "360p": (640, 360, 900_000)}
     prefix = f"videos/{vid}/{job}"
     return TranscodeCompletedV1(
@@ -87,6 +87,7 @@ def _completed(vid: uuid.UUID, job: str = "job1", renditions: tuple[str, ...] = 
         ),
         poster_key=f"{prefix}/poster.jpg",
         thumbnail_keys=(f"{prefix}/thumbs/thumb_00001.jpg", f"{prefix}/thumbs/thumb_00002.jpg"),
+        storyboard_key=f"{prefix}/storyboard/storyboard.vtt" if storyboard else None,
     )
 
 
@@ -168,6 +169,12 @@ def test_playback_urls_are_signed_and_map_to_the_transcoded_keys(streaming, alic
     assert len(body["thumbnailUrls"]) == 2
     for url, key in zip(body["thumbnailUrls"], done.thumbnail_keys, strict=True):
         _assert_signed(platform_settings, url, key, body["expiresAt"])
+    assert done.storyboard_key is not None
+    assert _assert_signed(platform_settings, body["storyboardUrl"], done.storyboard_key, body["expiresAt"]) == expires
+    # the index names its sprites relative to itself: a sibling name keeps the signed prefix
+    expires_sb, token_sb, scope_sb, path_sb = _split(body["storyboardUrl"], platform_settings.edge_base_url)
+    sprite = body["storyboardUrl"].rsplit("/", 1)[0] + "/sprite_001.jpg"
+    assert _split(sprite, platform_settings.edge_base_url) == (expires_sb, token_sb, scope_sb, path_sb.rsplit("/", 1)[0] + "/sprite_001.jpg")
 
     qualities = _get(client, headers, vid, "qualities").json()
     assert qualities.keys() == {"videoId", "qualities"} and qualities["videoId"] == str(vid)
@@ -310,12 +317,40 @@ def test_newer_transcode_replaces_the_older_and_a_stale_one_is_ignored(streaming
     _assert_signed(platform_settings, body["qualities"][0]["url"], newer.renditions[0].playlist_key, body["expiresAt"])
     _assert_signed(platform_settings, body["posterUrl"], newer.poster_key, body["expiresAt"])
     assert all("/job2/" in u for u in body["thumbnailUrls"])
+    _assert_signed(platform_settings, body["storyboardUrl"], newer.storyboard_key, body["expiresAt"])
     # a result produced before job2 that arrives late (delayed behind a retry) does not win
     mark = _handled(client)
     _publish(platform_settings, _completed(vid, job="job0"), at=t0 - timedelta(seconds=30))
     _wait_handled(client, mark + 1)
     stale = _get(client, headers, vid).json()
     assert "/job2/" in stale["streamUrl"] and [q["quality"] for q in stale["qualities"]] == ["480p"]
+
+
+def test_storyboard_url_is_null_without_a_storyboard_and_a_newer_result_clears_it(streaming, alice, platform_settings):
+    client, _ = streaming
+    owner, headers = alice
+    vid = uuid.uuid4()
+    t0 = datetime.now(UTC)
+    publish_event(platform_settings, _created(vid, owner))
+    _publish(platform_settings, _completed(vid, job="job1"), at=t0)
+    first = _wait_ready(client, headers, vid, lambda b: "/job1/" in b["streamUrl"])
+    assert first["storyboardUrl"] is not None and "/job1/storyboard/" in first["storyboardUrl"]
+    _publish(platform_settings, _completed(vid, job="job2", storyboard=False), at=t0 + timedelta(seconds=30))
+    body = _wait_ready(client, headers, vid, lambda b: "/job2/" in b["streamUrl"])
+    assert body["storyboardUrl"] is None
+    assert _query(client, "SELECT storyboard_key FROM playback_assets WHERE video_id = :v", v=vid) == [(None,)]
+
+
+def test_storyboard_key_outside_the_video_is_dead_lettered(streaming, alice, platform_settings):
+    client, defn = streaming
+    owner, headers = alice
+    vid = uuid.uuid4()
+    publish_event(platform_settings, _created(vid, owner))
+    bad = _completed(vid).model_copy(update={"storyboard_key": f"videos/{uuid.uuid4()}/job1/storyboard/storyboard.vtt"})
+    before = queue_depth(platform_settings, defn.queues.dlq)
+    publish_event(platform_settings, bad)
+    wait_until(lambda: queue_depth(platform_settings, defn.queues.dlq) >= before + 1, message="dead-lettered")
+    assert _get(client, headers, vid).json()["code"] == "PLAYBACK_NOT_READY"
 
 
 def test_unplayable_keys_are_dead_lettered_not_stored(streaming, alice, platform_settings):

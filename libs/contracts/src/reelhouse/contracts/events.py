@@ -159,6 +159,9 @@ class TranscodeCompletedV1(EventPayload):
     renditions: tuple[RenditionV1, ...] = Field(min_length=1)
     poster_key: str | None = None
     thumbnail_keys: tuple[str, ...] = ()
+    storyboard_key: str | None = None
+    """Key of the storyboard's WebVTT index (scrub previews); its cues name sprite sheets by relative
+    URL (``sprite_001.jpg#xywh=x,y,w,h``) in the same folder. None when no storyboard was made."""
 
 
 class TranscodeFailedV1(EventPayload):

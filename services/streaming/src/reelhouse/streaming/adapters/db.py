@@ -27,6 +27,7 @@ class PlaybackAsset(StreamingTable, table=True):
     ``visibility``; ``transcode.completed`` fills the keys (object keys in the media bucket),
     ``duration_seconds`` (seconds), ``width``/``height`` (pixels), plus ``job_id`` and ``completed_at``
     (CloudEvents time of the winning result). The video is playable once ``master_key`` is set.
+    ``storyboard_key`` is the WebVTT index of the scrub-preview sprites (None when none was made).
     """
 
     __tablename__ = "playback_assets"
@@ -44,6 +45,7 @@ class PlaybackAsset(StreamingTable, table=True):
     thumbnail_keys: list[str] = Field(
         default_factory=list, sa_column=sa.Column(pg.JSONB, nullable=False, server_default=sa.text("'[]'::jsonb"))
     )
+    storyboard_key: str | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 

@@ -74,6 +74,8 @@ async def on_transcode_completed(ctx: HandlerContext, event: TranscodeCompletedV
     keys = [event.master_key, *(r.playlist_key for r in event.renditions), *event.thumbnail_keys]
     if event.poster_key:
         keys.append(event.poster_key)
+    if event.storyboard_key:
+        keys.append(event.storyboard_key)
     try:
         check_keys(event.video_id, keys)
     except KeyOutsideScope as exc:
@@ -108,6 +110,7 @@ async def on_transcode_completed(ctx: HandlerContext, event: TranscodeCompletedV
     asset.height = event.height
     asset.poster_key = event.poster_key
     asset.thumbnail_keys = list(event.thumbnail_keys)
+    asset.storyboard_key = event.storyboard_key
     asset.updated_at = now
     session.add(asset)
     await session.execute(delete(PlaybackRendition).where(PlaybackRendition.video_id == event.video_id))

@@ -100,6 +100,7 @@ def playback_out(
         qualities=qualities_out(signer, asset.video_id, renditions, ttl, now),
         poster_url=_sign(signer, scope, asset.poster_key, ttl, now) if asset.poster_key else None,
         thumbnail_urls=[_sign(signer, scope, k, ttl, now) for k in asset.thumbnail_keys or []],
+        storyboard_url=_sign(signer, scope, asset.storyboard_key, ttl, now) if asset.storyboard_key else None,
     )
 
 

@@ -33,6 +33,9 @@ class PlaybackOut(ApiModel):
     ``streamUrl`` is the signed master.m3u8 URL; every URL expires at ``expiresAt`` (UTC, whole
     second). ``durationSeconds`` in seconds, ``width``/``height`` in pixels (the source's displayed
     size). ``qualities`` best first. ``posterUrl`` is null when the transcoder made no poster.
+    ``storyboardUrl`` is the WebVTT index of the scrub previews (null when none was made); its cues name
+    sprite sheets relative to it (``sprite_001.jpg#xywh=x,y,w,h``), which resolve under the same signed
+    prefix.
     """
 
     video_id: uuid.UUID
@@ -44,6 +47,7 @@ class PlaybackOut(ApiModel):
     qualities: list[QualityOut]
     poster_url: str | None = None
     thumbnail_urls: list[str] = []
+    storyboard_url: str | None = None
 
 
 class QualitiesOut(ApiModel):

@@ -257,6 +257,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
                     ),
                     poster_key=f"{prefix}/{images.poster}",
                     thumbnail_keys=tuple(f"{prefix}/{t}" for t in images.thumbnails),
+                    storyboard_key=f"{prefix}/{storyboard.vtt}" if storyboard else None,
                 ),
                 SOURCE,
                 ctx.envelope.correlationid,
@@ -282,8 +283,8 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
 
 async def _storyboard(source: Path, out: Path, info: MediaInfo, job_id: uuid.UUID) -> ff.Storyboard | None:
     """Scrub-preview sprites + WebVTT index (``<prefix>/storyboard/storyboard.vtt``), or None: optional,
-    so a failure is logged and the job goes on without it. Not yet listed in transcode.completed (the
-    contract has no field for it); its key is fixed relative to the job prefix."""
+    so a failure is logged and the job goes on without it (transcode.completed then has no
+    ``storyboardKey``)."""
     try:
         return await asyncio.to_thread(ff.make_storyboard, source, out, info)
     except (MediaRejected, OSError, ValueError) as exc:
