@@ -17,6 +17,15 @@ Measured, in this order (``--runs N`` repeats every measurement N times; medians
    goal >= 1.7x (the single pass must be worth it).
 4. **worker images**: the poster and thumbnails the worker makes after the HLS pass (informative: part
    of the job, not of the bare pass).
+4b. **720p source** (skip with ``--skip-720p``): the same footage at its own 1280x720, re-encoded like the
+   1080p clip (CRF 18, looped to 20 s, cached alike); bare single pass vs one run per rendition again, so
+   both sources get wall and CPU seconds and ratios (printed together in one table).
+4c. **realtime factor per preset** (``--presets ultrafast,veryfast,medium``; default
+   ``ultrafast,veryfast``; empty: none): content seconds / wall seconds of the bare 1080p single pass with
+   each x264 preset offered; goal >= 1.0. The worker's default preset reuses the bare single pass above.
+4d. **quality** (skip with ``--skip-quality``): SSIM and PSNR of every rendition of the ``veryfast``
+   single-pass output of the 720p clip against the clip scaled (bicubic) to that rendition's size, from
+   the summary lines of ffmpeg's ``ssim`` and ``psnr`` filters; with the measured bit rate of its segments.
 5. **pipeline**: an isolated local stack (``IsolatedStack("bench", 2)`` from ``deploy/local/stack.py``:
    own ports, databases, queues, exchange and buckets), the same clip uploaded through the API with
    :class:`ReelhouseClient`; wall seconds from the moment ``POST /api/uploads/{id}/complete`` returned
@@ -27,6 +36,7 @@ Measured, in this order (``--runs N`` repeats every measurement N times; medians
 Usage::
 
     .venv/bin/python bench/transcode_bench.py [--runs N] [--skip-pipeline] [--keep] [--verbose]
+        [--presets ultrafast,veryfast,medium] [--skip-720p] [--skip-quality]
     .venv/bin/python bench/transcode_bench.py --no-stack --edge-url http://127.0.0.1:8080   # reuse a stack
 
 ``REELHOUSE_BENCH_EDGE_URL`` set in the environment means the same as ``--no-stack --edge-url <it>``.
@@ -37,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shlex
 import shutil
@@ -73,11 +84,29 @@ CLIP_WIDTH, CLIP_HEIGHT = 1920, 1080
 CLIP_CRF = 18
 #: AAC bit rate of the clip, bits/s.
 CLIP_AUDIO_BITRATE = 192_000
-#: Cache file name: every parameter of the clip is in it, so changing one builds a new clip.
-CLIP_NAME = (
-    f"bigbuckbunny-{CLIP_WIDTH}x{CLIP_HEIGHT}-lanczos-crf{CLIP_CRF}-aac{CLIP_AUDIO_BITRATE // 1000}k"
-    f"-{CLIP_SECONDS:g}s.mp4"
-)
+#: Size of the second (smaller) source clip, pixels: the footage's own size, re-encoded like the 1080p one.
+CLIP_720P_WIDTH, CLIP_720P_HEIGHT = 1280, 720
+
+
+def clip_name(width: int, height: int) -> str:
+    """Cache file name of a clip: every parameter of it is in the name, so changing one builds a new clip."""
+    return (
+        f"bigbuckbunny-{width}x{height}-lanczos-crf{CLIP_CRF}-aac{CLIP_AUDIO_BITRATE // 1000}k"
+        f"-{CLIP_SECONDS:g}s.mp4"
+    )
+
+
+#: Cache file name of the 1080p clip.
+CLIP_NAME = clip_name(CLIP_WIDTH, CLIP_HEIGHT)
+
+#: x264 presets that ``--presets`` accepts (the ones a deployment may configure).
+OFFERED_PRESETS = ("ultrafast", "veryfast", "medium")
+#: Presets whose realtime factor is measured by default (``medium`` is slow: opt in).
+DEFAULT_PRESETS = ("ultrafast", "veryfast")
+#: Realtime factor (content seconds / wall seconds) of the bare single pass at 1080p: goal.
+GOAL_REALTIME_1080P = 1.0
+#: Preset of the single-pass output whose quality is measured (the production worker's preset).
+QUALITY_PRESET = "veryfast"
 
 #: Per-rendition wall time / single-pass wall time must be at least this (the single pass pays off).
 GOAL_PER_RENDITION_RATIO = 1.7
@@ -152,14 +181,15 @@ def spread(values: Sequence[float]) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def build_clip(source: Path, cache_dir: Path) -> Path:
-    """The benchmark clip in ``cache_dir`` (built from ``source`` unless already cached); returns its path.
+def build_clip(source: Path, cache_dir: Path, width: int = CLIP_WIDTH, height: int = CLIP_HEIGHT) -> Path:
+    """A benchmark clip in ``cache_dir`` (built from ``source`` unless already cached); returns its path.
 
-    1920x1080 (lanczos upscale, square pixels), x264 CRF 18 yuv420p, AAC stereo, ``source`` looped
-    (``-stream_loop``) and cut to :data:`CLIP_SECONDS` seconds. Written to a temporary name and renamed,
-    so an interrupted build never leaves a half clip in the cache.
+    ``width`` x ``height`` (lanczos scale, square pixels; 1280x720 is the footage's own size, so only
+    re-encoded), x264 CRF 18 yuv420p, AAC stereo, ``source`` looped (``-stream_loop``) and cut to
+    :data:`CLIP_SECONDS` seconds. Written to a temporary name and renamed, so an interrupted build never
+    leaves a half clip in the cache.
     """
-    clip = cache_dir / CLIP_NAME
+    clip = cache_dir / clip_name(width, height)
     if clip.is_file() and clip.stat().st_size > 0:
         log(f"clip cached: {clip}")
         return clip
@@ -170,7 +200,7 @@ def build_clip(source: Path, cache_dir: Path) -> Path:
     argv = [
         "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
         "-stream_loop", "-1", "-i", str(source), "-t", f"{CLIP_SECONDS:g}",
-        "-vf", f"scale={CLIP_WIDTH}:{CLIP_HEIGHT}:flags=lanczos,setsar=1,format=yuv420p",
+        "-vf", f"scale={width}:{height}:flags=lanczos,setsar=1,format=yuv420p",
         "-c:v", "libx264", "-crf", str(CLIP_CRF), "-preset", "medium",
         "-c:a", "aac", "-b:a", str(CLIP_AUDIO_BITRATE), "-ac", "2",
         "-movflags", "+faststart", str(partial),
@@ -261,6 +291,75 @@ def worker_images(clip: Path, info: MediaInfo, out: Path, thumbnail_count: int) 
         shutil.rmtree(out)
     out.mkdir(parents=True)
     return timed(lambda: ff.make_images(clip, out, info, thumbnail_count))
+
+
+# --------------------------------------------------------------------------------------------------
+# Quality of the renditions
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Quality of one rendition against the source scaled to its size.
+
+    ``kbps``: measured bit rate of the rendition's MPEG-TS segments (video + audio + TS overhead),
+    kbit/s over the clip's duration; ``target_kbps`` the planned x264 video bit rate (``-b:v``).
+    ``ssim``: SSIM "All" (0..1, 1 = identical); ``psnr``: PSNR average over Y, U, V, dB.
+    """
+
+    name: str
+    width: int
+    height: int
+    kbps: float
+    target_kbps: float
+    ssim: float
+    psnr: float
+
+
+_SSIM_RE = re.compile(r"\bSSIM Y:.*\bAll:([0-9.]+)")
+_PSNR_RE = re.compile(r"\bPSNR y:.*\baverage:([0-9.]+|inf)")
+
+
+def rendition_quality(
+    clip: Path, rendition: Rendition, playlist: Path, duration: float, verbose: bool
+) -> Quality:
+    """SSIM and PSNR of the HLS rendition at ``playlist`` against ``clip`` scaled (bicubic) to its size.
+
+    One ffmpeg run: both inputs get ``setpts=PTS-STARTPTS`` (the MPEG-TS segments start at a non-zero
+    timestamp, the mp4 at 0, and the filters pair frames by timestamp), the source is scaled to the
+    rendition's size and split; ``ssim`` passes the rendition through to ``psnr``. The summary lines
+    the two filters log at the end (stderr, level info) are parsed.
+    """
+    graph = (
+        f"[0:v]setpts=PTS-STARTPTS,scale={rendition.width}:{rendition.height}:flags=bicubic,"
+        f"setsar=1,format=yuv420p,split[ref1][ref2];"
+        f"[1:v]setpts=PTS-STARTPTS,setsar=1,format=yuv420p[dist];"
+        f"[dist][ref1]ssim[dist2];[dist2][ref2]psnr"
+    )
+    argv = [
+        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info",
+        "-i", str(clip), "-i", str(playlist),
+        "-lavfi", graph, "-an", "-f", "null", "-",
+    ]  # fmt: skip
+    if verbose:
+        log(f"quality {rendition.name} argv: {shlex.join(argv)}")
+    result = subprocess.run(argv, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"ssim/psnr of {rendition.name} failed: {result.stderr.strip()[-2000:]}")
+    ssim = _SSIM_RE.search(result.stderr)
+    psnr = _PSNR_RE.search(result.stderr)
+    if ssim is None or psnr is None:
+        raise RuntimeError(f"no SSIM/PSNR summary for {rendition.name}: {result.stderr.strip()[-2000:]}")
+    size = sum(f.stat().st_size for f in playlist.parent.glob("*.ts"))
+    return Quality(
+        name=rendition.name,
+        width=rendition.width,
+        height=rendition.height,
+        kbps=size * 8 / duration / 1000,
+        target_kbps=rendition.video_bitrate / 1000,
+        ssim=float(ssim.group(1)),
+        psnr=float(psnr.group(1)),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -453,6 +552,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--runs", type=int, default=1, help="repeat every measurement N times; medians printed"
     )
     parser.add_argument("--skip-pipeline", action="store_true", help="bare ffmpeg measurements only")
+    parser.add_argument(
+        "--presets",
+        default=",".join(DEFAULT_PRESETS),
+        help=f"comma-separated x264 presets whose 1080p realtime factor is measured, among "
+        f"{','.join(OFFERED_PRESETS)} (default: {','.join(DEFAULT_PRESETS)}; empty: none)",
+    )
+    parser.add_argument(
+        "--skip-720p", action="store_true", help="no 720p single pass vs one run per rendition"
+    )
+    parser.add_argument(
+        "--skip-quality", action="store_true", help="no SSIM/PSNR of the renditions (720p clip)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the HLS outputs (path printed)")
     parser.add_argument("--verbose", action="store_true", help="print the ffmpeg argv of every bare run")
     parser.add_argument(
@@ -468,6 +579,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be >= 1")
+    presets = [p.strip() for p in args.presets.split(",") if p.strip()]
+    unknown = [p for p in presets if p not in OFFERED_PRESETS]
+    if unknown:
+        parser.error(f"--presets: unknown {','.join(unknown)} (offered: {','.join(OFFERED_PRESETS)})")
+    args.presets = list(dict.fromkeys(presets))
     if os.environ.get("REELHOUSE_BENCH_EDGE_URL"):
         args.no_stack = True
     if args.no_stack and not args.edge_url:
@@ -489,14 +605,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     load_start = load_avg()
     cores = len(os.sched_getaffinity(0))
+    need_720p = not args.skip_720p or not args.skip_quality
     try:
         clip = build_clip(SOURCE_MEDIA, CACHE_DIR)
         info = ff.probe(clip)
         renditions = plan_ladder(info)
+        if need_720p:
+            clip720 = build_clip(SOURCE_MEDIA, CACHE_DIR, CLIP_720P_WIDTH, CLIP_720P_HEIGHT)
+            info720 = ff.probe(clip720)
+            renditions720 = plan_ladder(info720)
     except Exception as exc:  # reported, then exit 1
         log(f"FAILED: {type(exc).__name__}: {exc}")
         return 1
     work = Path(tempfile.mkdtemp(prefix="reelhouse-bench-"))
+
+    single720_runs: list[Timing] = []
+    split720_runs: list[Timing] = []
+    split720_each: dict[str, list[Timing]] = {r.name: [] for r in renditions720} if need_720p else {}
+    #: preset -> bare 1080p single-pass runs; the worker's default preset reuses ``single_runs``.
+    preset_runs: dict[str, list[Timing]] = {p: [] for p in args.presets if p != preset}
+    qualities: list[Quality] = []
 
     single_runs: list[Timing] = []
     split_runs: list[Timing] = []
@@ -528,6 +656,60 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not args.keep:
                 for sub in ("single", "per-rendition", "images"):
                     shutil.rmtree(work / f"{sub}-{run}", ignore_errors=True)
+
+            if not args.skip_720p:
+                names720 = ", ".join(r.name for r in renditions720)
+                log(f"run {run}/{args.runs}: 720p clip, bare single pass ({names720}, {preset})")
+                t = bare_single_pass(
+                    clip720, info720, renditions720, work / f"single720-{run}", preset, segment, args.verbose
+                )
+                single720_runs.append(t)
+                log(f"run {run}: 720p single pass wall {t.wall:.1f} s cpu {t.cpu:.1f} s")
+                log(f"run {run}/{args.runs}: 720p clip, one ffmpeg run per rendition")
+                total, each = one_run_per_rendition(
+                    clip720, info720, renditions720, work / f"per-rendition720-{run}", preset, segment,
+                    args.verbose,
+                )  # fmt: skip
+                split720_runs.append(total)
+                for name, timing in each.items():
+                    split720_each[name].append(timing)
+                log(f"run {run}: 720p per rendition wall {total.wall:.1f} s cpu {total.cpu:.1f} s")
+                if not args.keep:
+                    shutil.rmtree(work / f"per-rendition720-{run}", ignore_errors=True)
+                    if run > 1 or preset != QUALITY_PRESET or args.skip_quality:  # run 1's: for quality
+                        shutil.rmtree(work / f"single720-{run}", ignore_errors=True)
+
+            for other in preset_runs:
+                log(f"run {run}/{args.runs}: 1080p bare single pass, preset {other}")
+                t = bare_single_pass(
+                    clip, info, renditions, work / f"preset-{other}-{run}", other, segment, args.verbose
+                )
+                preset_runs[other].append(t)
+                log(f"run {run}: preset {other} wall {t.wall:.1f} s cpu {t.cpu:.1f} s")
+                if not args.keep:
+                    shutil.rmtree(work / f"preset-{other}-{run}", ignore_errors=True)
+
+        if not args.skip_quality:
+            quality_out = work / "single720-1"
+            if args.skip_720p or preset != QUALITY_PRESET:
+                log(f"720p clip: single pass ({QUALITY_PRESET}) for the quality measurement")
+                quality_out = work / "quality720"
+                bare_single_pass(
+                    clip720, info720, renditions720, quality_out, QUALITY_PRESET, segment, args.verbose
+                )
+            for rendition in renditions720:
+                log(f"quality: SSIM/PSNR of {rendition.name} against the 720p clip scaled to its size")
+                q = rendition_quality(
+                    clip720,
+                    rendition,
+                    quality_out / rendition.name / ff.VARIANT_PLAYLIST,
+                    info720.duration_seconds,
+                    args.verbose,
+                )
+                qualities.append(q)
+                log(f"quality {q.name}: SSIM {q.ssim:.4f} PSNR {q.psnr:.2f} dB")
+            if not args.keep:
+                shutil.rmtree(quality_out, ignore_errors=True)
         load_bare_end = load_avg()
 
         if not args.skip_pipeline:
@@ -603,6 +785,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"worker images (info)     wall {images.wall:5.1f} s  cpu {images.cpu:5.1f} s  (poster + {thumbnail_count} thumbnails)"
     )
+
+    # single pass vs one run per rendition, both sources
+    print()
+    print(
+        f"single pass vs one run per rendition (preset {preset}, {what}; goal: wall ratio >= {GOAL_PER_RENDITION_RATIO:g}x)"
+    )
+    rows: list[tuple[str, Sequence[Rendition], list[Timing], list[Timing]]] = [
+        ("1080p", renditions, single_runs, split_runs)
+    ]
+    if single720_runs:
+        rows.append(("720p", renditions720, single720_runs, split720_runs))
+    print(
+        f"{'source':<7} | {'ladder':<20} | {'single wall':>11} | {'single cpu':>10} | "
+        f"{'per-rend wall':>13} | {'per-rend cpu':>12} | {'wall ratio':>10} | {'cpu ratio':>9} | goal"
+    )
+    for label, src_renditions, singles, splits in rows:
+        one, per = median_timing(singles), median_timing(splits)
+        wall_ratio = per.wall / one.wall
+        print(
+            f"{label:<7} | {','.join(r.name for r in src_renditions):<20} | {one.wall:9.1f} s | {one.cpu:8.1f} s | "
+            f"{per.wall:11.1f} s | {per.cpu:10.1f} s | {wall_ratio:9.2f}x | {per.cpu / one.cpu:8.2f}x | "
+            f"{'ok' if wall_ratio >= GOAL_PER_RENDITION_RATIO else 'MISSED'}"
+        )
+    if single720_runs:
+        print(
+            f"  720p clip: {info720.width}x{info720.height} {info720.frame_rate:g} fps "
+            f"{info720.duration_seconds:.1f} s, {clip720.stat().st_size / 1e6:.1f} MB; per rendition: "
+            + ", ".join(f"{name} {median_timing(ts).wall:.1f} s" for name, ts in split720_each.items())
+        )
+
+    # realtime factor per preset at 1080p
+    if args.presets:
+        print()
+        print(
+            f"realtime factor of the bare 1080p single pass per preset ({what}; "
+            f"goal >= {GOAL_REALTIME_1080P:.1f} at 1080p on {cores} cores)"
+        )
+        print(f"{'preset':<10} | {'wall':>7} | {'cpu':>7} | {'realtime':>8} | goal")
+        for name in args.presets:
+            runs_p = single_runs if name == preset else preset_runs[name]
+            m = median_timing(runs_p)
+            factor = seconds / m.wall
+            note = "  (the bare single pass above)" if name == preset else ""
+            print(
+                f"{name:<10} | {m.wall:5.1f} s | {m.cpu:5.1f} s | {factor:7.2f}x | "
+                f"{'ok' if factor >= GOAL_REALTIME_1080P else 'MISSED'}{note}"
+            )
+
+    # quality of the renditions
+    if qualities:
+        print()
+        print(
+            f"quality of the {QUALITY_PRESET} single-pass renditions of the 720p clip against it scaled "
+            f"(bicubic) to each size"
+        )
+        print(f"{'quality':<8} | {'W x H':>9} | {'kbit/s':>6} | {'target':>6} | {'SSIM':>6} | {'PSNR dB':>7}")
+        for q in qualities:
+            print(
+                f"{q.name:<8} | {f'{q.width}x{q.height}':>9} | {q.kbps:6.0f} | {q.target_kbps:6.0f} | "
+                f"{q.ssim:6.4f} | {q.psnr:7.2f}"
+            )
+        print("  kbit/s: measured, MPEG-TS segments incl. audio; target: planned x264 video bit rate (-b:v)")
+    print()
     if pipeline_runs:
         wall = statistics.median(p.wall for p in pipeline_runs)
         job = statistics.median(p.job for p in pipeline_runs)
