@@ -68,20 +68,24 @@ def dims(renditions: list[Rendition]) -> list[tuple[str, int, int]]:
 def test_full_hd_source_gets_the_whole_ladder_highest_first() -> None:
     plan = plan_ladder(info(1920, 1080))
     assert dims(plan) == [("1080p", 1920, 1080), ("720p", 1280, 720), ("480p", 854, 480), ("360p", 640, 360)]
-    assert [r.video_bitrate for r in plan] == [rung.video_bitrate for rung in LADDER]
+    assert [r.video_bitrate for r in plan] == [rung.video_bitrate for rung in LADDER[1:]]
 
 
-def test_4k_source_tops_out_at_1080p() -> None:
+def test_only_4k_sources_get_the_2160p_rung() -> None:
     plan = plan_ladder(info(3840, 2160))
-    assert plan[0].name == "1080p"
-    assert (plan[0].width, plan[0].height) == (1920, 1080)
-    assert len(plan) == 4
+    assert plan[0].name == "2160p"
+    assert (plan[0].width, plan[0].height) == (3840, 2160)
+    assert [r.name for r in plan] == ["2160p", "1080p", "720p", "480p", "360p"]
+    assert plan[0].video_bitrate == LADDER[0].video_bitrate
+    assert plan[0].level_string in ("5.1", "5.2")  # H.264 Table A-1: 3840x2160 at 25-30 fps
+    assert plan_ladder(info(2560, 1440))[0].name == "1080p"  # 1440p is not 4K: tops out at 1080p
 
 
 @pytest.mark.parametrize(
     ("height", "expected"),
     [
-        (2160, ["1080p", "720p", "480p", "360p"]),
+        (2160, ["2160p", "1080p", "720p", "480p", "360p"]),
+        (2159, ["1080p", "720p", "480p", "360p"]),
         (1080, ["1080p", "720p", "480p", "360p"]),
         (1079, ["720p", "480p", "360p"]),
         (720, ["720p", "480p", "360p"]),
@@ -206,7 +210,7 @@ def test_no_positive_dimensions_is_a_programming_error() -> None:
 
 
 def test_unknown_or_rich_source_bitrate_keeps_the_nominal_ladder() -> None:
-    nominal = [rung.video_bitrate for rung in LADDER]
+    nominal = [rung.video_bitrate for rung in LADDER[1:]]
     assert [r.video_bitrate for r in plan_ladder(info(1920, 1080, bitrate=None))] == nominal
     assert [r.video_bitrate for r in plan_ladder(info(1920, 1080, bitrate=20_000_000))] == nominal
 
@@ -215,7 +219,7 @@ def test_lean_source_caps_the_top_rung_near_the_source_bitrate() -> None:
     plan = plan_ladder(info(1920, 1080, bitrate=3_000_000))
     top = plan[0]
     assert top.video_bitrate == int(3_000_000 * SOURCE_BITRATE_HEADROOM) // 1000 * 1000  # 3.3 Mb/s
-    for rendition, rung in zip(plan, LADDER, strict=True):
+    for rendition, rung in zip(plan, LADDER[1:], strict=True):
         assert rendition.video_bitrate <= rung.video_bitrate
         assert rendition.video_bitrate <= 3_000_000 * SOURCE_BITRATE_HEADROOM
 

@@ -5,7 +5,7 @@ seconds, sizes in bytes.
 
 Where the numbers come from
 ---------------------------
-* Ladder bit rates (``LADDER``): 1080p 5.0 Mb/s, 720p 2.8 Mb/s, 480p 1.4 Mb/s, 360p 0.8 Mb/s of H.264
+* Ladder bit rates (``LADDER``): 2160p 16 Mb/s (only 4K sources reach it), 1080p 5.0 Mb/s, 720p 2.8 Mb/s, 480p 1.4 Mb/s, 360p 0.8 Mb/s of H.264
   video, AAC audio at 128 kb/s (96 kb/s on 360p and smaller). These are picked inside the ranges of the
   example H.264 ladder in Apple's "HLS Authoring Specification for Apple Devices" and of the common
   public ladders of VOD platforms for these resolutions; they are engineering choices, not values
@@ -321,6 +321,7 @@ AUDIO_BITRATE_LOW = 96_000
 
 #: The full ladder, highest first (bits/s; see the module docstring for where the numbers come from).
 LADDER: tuple[LadderRung, ...] = (
+    LadderRung("2160p", 2160, 16_000_000, AUDIO_BITRATE),
     LadderRung("1080p", 1080, 5_000_000, AUDIO_BITRATE),
     LadderRung("720p", 720, 2_800_000, AUDIO_BITRATE),
     LadderRung("480p", 480, 1_400_000, AUDIO_BITRATE),
