@@ -6,14 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-
-class ApiModel(BaseModel):
-    """camelCase JSON, snake_case Python."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+from reelhouse.platform.api import ApiModel
 
 
 class CreateVideo(ApiModel):

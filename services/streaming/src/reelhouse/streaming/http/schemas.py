@@ -5,14 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-
-class ApiModel(BaseModel):
-    """camelCase JSON, snake_case Python."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+from reelhouse.platform.api import ApiModel
 
 
 class QualityOut(ApiModel):

@@ -15,11 +15,11 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, model_validator
 from sqlalchemy import select
 
 from reelhouse.contracts.events import VideoUploadedV1, VideoUploadFailedV1, VideoUploadStartedV1
+from reelhouse.platform.api import StrictApiModel
 from reelhouse.platform.auth import CurrentUser
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.platform.problems import ProblemError
@@ -41,18 +41,14 @@ PROJECTION_WAIT_SECONDS = 5.0
 """How long session creation waits for video.created to reach this service (eventual consistency)."""
 
 
-class ApiModel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-class CreateSession(ApiModel):
+class CreateSession(StrictApiModel):
     """Optional restatement of the declared source; must match what the video declared."""
 
     source_mime: str | None = None
     source_size_bytes: int | None = Field(default=None, ge=1)
 
 
-class PartRequest(ApiModel):
+class PartRequest(StrictApiModel):
     """One part (``partNumber``) or several (``partNumbers``, at most 100)."""
 
     part_number: int | None = None
@@ -65,12 +61,12 @@ class PartRequest(ApiModel):
         return self
 
 
-class CompletedPart(ApiModel):
+class CompletedPart(StrictApiModel):
     part_number: int
     etag: str
 
 
-class CompleteRequest(ApiModel):
+class CompleteRequest(StrictApiModel):
     parts: Annotated[list[CompletedPart], Field(min_length=1, max_length=10_000)]
 
 
