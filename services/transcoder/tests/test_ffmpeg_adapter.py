@@ -23,11 +23,14 @@ import pytest
 
 from reelhouse.platform.testing import shared_media_dir
 from reelhouse.transcoder.adapters.ffmpeg import (
+    POSTER_POSITIONS,
     HlsOutput,
     TranscodeCancelled,
     _complete_master,
     build_hls_command,
     make_images,
+    make_storyboard,
+    plan_images,
     probe,
     run_ffmpeg,
     transcode_to_hls,
@@ -120,6 +123,10 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     )  # fmt: skip
 
     # Black for the first 2.5 s (of 4): the poster must not be taken from the black part.
+    # One frame only: too short for any poster window, and ffmpeg's fps filter rounds it away by default.
+    made["one_frame"] = d / "one_frame.mp4"
+    ffmpeg_run("-i", str(BIKES), "-frames:v", "1", "-c:v", "libx264", "-preset", "ultrafast", str(made["one_frame"]))
+
     made["black_start"] = d / "black_start.mp4"
     ffmpeg_run(
         "-i",
@@ -625,3 +632,111 @@ def test_portrait_images(media: dict[str, Path], tmp_path: Path) -> None:
     assert (images.poster_width, images.poster_height) == (720, 1280)
     thumb = ffprobe_json(tmp_path / images.thumbnails[0], "-show_streams")["streams"][0]
     assert (thumb["width"], thumb["height"]) == (320, 568)
+
+
+# --- pictures made in the ladder pass ------------------------------------------------------------------
+
+
+def _info(width: int = 1920, height: int = 1080, duration: float = 20.0, fps: float = 25.0) -> MediaInfo:
+    return MediaInfo(
+        duration_seconds=duration, width=width, height=height, coded_width=width, coded_height=height,
+        rotation=0, video_codec="h264", pix_fmt="yuv420p", frame_rate=fps, video_bitrate=5_000_000,
+        has_audio=True, audio_codec="aac", format_name="mov,mp4", size_bytes=1,
+    )  # fmt: skip
+
+
+def test_plan_images_windows_sizes_and_counts() -> None:
+    plan = plan_images(_info(), thumbnail_count=10)
+    starts = [w.start_seconds for w in plan.poster_windows]
+    assert starts == [20.0 * share for share in POSTER_POSITIONS] + [0.0]
+    assert [w.end_seconds for w in plan.poster_windows[:-1]] == [s + 2.0 for s in starts[:-1]]
+    assert all(w.frames == 25 for w in plan.poster_windows[:-1])
+    assert plan.poster_windows[-1].end_seconds is None and plan.poster_windows[-1].frames == 1
+    assert (plan.poster_width, plan.poster_height) == (1280, 720)
+    assert (plan.thumbnail_width, plan.thumbnail_height) == (320, 180)
+    assert plan.thumbnail_interval_seconds == 2.0 and plan.thumbnail_count == 10
+    board = plan.storyboard
+    assert board is not None and (board.interval_seconds, board.tiles, board.columns, board.rows) == (2.0, 10, 10, 1)
+    assert board.sheets == 1
+    assert plan.branch_count == len(POSTER_POSITIONS) + 1 + 1 + 1
+
+
+def test_plan_images_short_portrait_and_no_storyboard() -> None:
+    plan = plan_images(_info(width=720, height=1280, duration=0.5, fps=30.0), thumbnail_count=10, storyboard=False)
+    assert plan.storyboard is None and plan.branch_count == len(POSTER_POSITIONS) + 1 + 1
+    assert (plan.poster_width, plan.poster_height) == (720, 1280)  # never upscaled
+    assert (plan.thumbnail_width, plan.thumbnail_height) == (320, 568)
+    assert all(w.frames == 1 for w in plan.poster_windows)  # 0.05 s windows at 30 frames/s
+    assert plan.thumbnail_interval_seconds == 1.0 and plan.thumbnail_count == 1
+    with pytest.raises(ValueError):
+        plan_images(_info(), thumbnail_count=0)
+
+
+def test_one_pass_decodes_once_and_writes_ladder_and_pictures(tmp_path: Path) -> None:
+    info = probe(BBB)
+    plan = plan_images(info)
+    argv = build_hls_command(BBB, tmp_path / "hls", plan_ladder(info), info, preset=PRESET, images=plan)
+    assert argv.count("-i") == 1
+    output = transcode_to_hls(BBB, tmp_path / "hls", plan_ladder(info), info, preset=PRESET, images=plan)
+    out = tmp_path / "hls"
+    images, board = output.images, output.storyboard
+    assert images is not None and board is not None
+    stream = ffprobe_json(out / images.poster, "-show_streams")["streams"][0]
+    assert (stream["width"], stream["height"]) == (1280, 720)
+    assert mean_luma(out / images.poster) > 40 and images.poster_mean_luma > 40
+    assert images.thumbnails == tuple(f"thumbs/thumb_{k:05d}.jpg" for k in range(1, 7))  # 5.3 s, one per second
+    sizes = set()
+    for key in images.thumbnails:
+        thumb = ffprobe_json(out / key, "-show_streams")["streams"][0]
+        assert (thumb["width"], thumb["height"]) == (320, 180)
+        sizes.add((out / key).stat().st_size)
+    assert len(sizes) > 1, "thumbnails should show different moments"
+    assert board.sprites == ("storyboard/sprite_001.jpg",) and board.tiles == 3
+    sheet = ffprobe_json(out / board.sprites[0], "-show_streams")["streams"][0]
+    assert (sheet["width"], sheet["height"]) == (3 * 160, 90)
+    assert (out / board.vtt).read_text().startswith("WEBVTT")
+    assert not list(out.glob(".poster_candidate*"))
+    assert not any(key.endswith(".jpg") for key in output.files())  # the package lists only HLS files
+
+
+def test_one_pass_poster_skips_a_black_opening(media: dict[str, Path], tmp_path: Path) -> None:
+    info = probe(media["black_start"])
+    output = transcode_to_hls(media["black_start"], tmp_path, plan_ladder(info), info, preset=PRESET, images=plan_images(info, 5))
+    assert output.images is not None
+    assert mean_luma(tmp_path / output.images.poster) > 40
+
+
+def test_one_pass_pictures_of_a_portrait_phone_clip(media: dict[str, Path], tmp_path: Path) -> None:
+    info = probe(media["rotated"])
+    output = transcode_to_hls(media["rotated"], tmp_path, plan_ladder(info), info, preset=PRESET, images=plan_images(info))
+    assert output.images is not None and output.storyboard is not None
+    poster = ffprobe_json(tmp_path / output.images.poster, "-show_streams")["streams"][0]
+    assert (poster["width"], poster["height"]) == (720, 1280)
+    thumb = ffprobe_json(tmp_path / output.images.thumbnails[0], "-show_streams")["streams"][0]
+    assert (thumb["width"], thumb["height"]) == (320, 568)
+
+
+def test_one_pass_pictures_of_a_10bit_444_source(media: dict[str, Path], tmp_path: Path) -> None:
+    info = probe(media["hi444"])
+    output = transcode_to_hls(media["hi444"], tmp_path, plan_ladder(info), info, preset=PRESET, images=plan_images(info))
+    assert output.images is not None and output.storyboard is not None
+    assert mean_luma(tmp_path / output.images.poster) > 40
+
+
+def test_a_single_frame_still_gets_every_picture(media: dict[str, Path], tmp_path: Path) -> None:
+    info = probe(media["one_frame"])
+    output = transcode_to_hls(media["one_frame"], tmp_path / "a", plan_ladder(info), info, preset=PRESET, images=plan_images(info))
+    assert output.images is not None and output.storyboard is not None
+    assert output.images.thumbnails == ("thumbs/thumb_00001.jpg",) and len(output.storyboard.sprites) == 1
+    assert mean_luma(tmp_path / "a" / output.images.poster) > 40
+    # the separate runs (the worker's fallback) manage it too
+    images = make_images(media["one_frame"], tmp_path / "b", info)
+    assert (tmp_path / "b" / images.poster).is_file() and len(images.thumbnails) == 1
+    assert len(make_storyboard(media["one_frame"], tmp_path / "b", info).sprites) == 1
+
+
+def test_fallback_images_leave_an_existing_storyboard_alone(tmp_path: Path) -> None:
+    info = probe(BIKES)
+    board = make_storyboard(BIKES, tmp_path, info)
+    make_images(BIKES, tmp_path, info, thumbnail_count=3)
+    assert all((tmp_path / key).is_file() for key in board.files())

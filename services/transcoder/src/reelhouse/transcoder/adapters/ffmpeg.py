@@ -1,4 +1,5 @@
-"""FFmpeg adapter: probe a source, transcode it to an HLS ladder in one pass, make a poster and thumbnails.
+"""FFmpeg adapter: probe a source; in one ffmpeg pass, transcode it to an HLS ladder and make its poster,
+thumbnails and storyboard.
 
 Everything here is synchronous and blocking (it runs child processes); asyncio callers use
 ``asyncio.to_thread``. Failures that the service reports are raised as
@@ -37,17 +38,25 @@ from reelhouse.transcoder.domain.ladder import FailReason, MediaInfo, MediaRejec
 __all__ = [
     "HlsOutput",
     "HlsVariant",
+    "ImagePlan",
     "Images",
+    "PosterWindow",
     "Storyboard",
+    "StoryboardPlan",
     "TranscodeCancelled",
     "build_hls_command",
+    "collect_images",
     "frame_mean_luma",
+    "image_outputs",
     "make_images",
     "make_storyboard",
-    "storyboard_vtt",
     "media_info_from_probe",
+    "plan_images",
+    "plan_storyboard",
+    "prepare_image_dirs",
     "probe",
     "run_ffmpeg",
+    "storyboard_vtt",
     "transcode_to_hls",
 ]
 
@@ -386,8 +395,10 @@ def build_hls_command(
     info: MediaInfo,
     segment_seconds: float = 4,
     preset: str = "veryfast",
+    images: ImagePlan | None = None,
 ) -> list[str]:
-    """The argv of ONE ffmpeg process that decodes the source once and writes every rendition as HLS.
+    """The argv of ONE ffmpeg process that decodes the source once and writes every rendition as HLS
+    (and, given ``images``, the poster candidates, thumbnails and storyboard sprites from the same frames).
 
     Graph: ``[0:<video>] split=N`` -> per rung ``scale=W:H, setsar=1, format=yuv420p`` (8-bit 4:2:0 from
     10-bit or 4:4:4 sources; ffmpeg's default autorotation stays on, so the filters see the display
@@ -397,6 +408,12 @@ def build_hls_command(
     rung from the source's audio stream only when it has one. HLS: MPEG-TS segments
     ``out_dir/<name>/seg_00000.ts``, playlists ``out_dir/<name>/index.m3u8``, master
     ``out_dir/master.m3u8`` (``-var_stream_map``). Progress goes to stdout (``-progress pipe:1``).
+
+    With ``images`` (:func:`plan_images`) the split gets ``images.branch_count`` more outputs, written by
+    :func:`image_outputs` as JPEG files next to the renditions (``out_dir/thumbs/`` and
+    ``out_dir/storyboard/`` must exist: :func:`prepare_image_dirs`). They cost a few per cent of the pass
+    (a ``trim``/``fps`` filter drops all but a few frames before any scaling) instead of a decode of
+    the source each.
 
     Built with ffmpeg-python (the design's driver): it expresses the whole graph, repeated ``-map`` of the
     audio stream and per-stream options (``-b:v:0`` via ``**{}``) cleanly; ``.compile()`` gives the argv.
@@ -421,7 +438,9 @@ def build_hls_command(
         if info.has_audio and info.audio_stream_index is not None
         else None
     )
-    branches = video_in.split() if len(renditions) > 1 else None
+    branch_count = len(renditions) + (images.branch_count if images is not None else 0)
+    split = video_in.split() if branch_count > 1 else None
+    branches = [split[i] for i in range(branch_count)] if split is not None else None
 
     mapped: list[Any] = []
     options: dict[str, Any] = {
@@ -466,8 +485,12 @@ def build_hls_command(
             "var_stream_map": " ".join(stream_map),
         }
     )
+    outputs = [ffmpeg.output(*mapped, str(out / "%v" / VARIANT_PLAYLIST), **options)]
+    if images is not None:
+        assert branches is not None
+        outputs += image_outputs(branches[len(renditions) :], out, images)
     command = (
-        ffmpeg.output(*mapped, str(out / "%v" / VARIANT_PLAYLIST), **options)
+        ffmpeg.merge_outputs(*outputs)
         .global_args("-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats")
         .overwrite_output()
     )
@@ -669,11 +692,18 @@ class HlsVariant:
 
 @dataclass(frozen=True)
 class HlsOutput:
-    """A finished HLS package in ``out_dir``: ``master`` is the master playlist's path relative to it."""
+    """A finished HLS package in ``out_dir``: ``master`` is the master playlist's path relative to it.
+
+    ``images``/``storyboard``: the pictures the same pass made (None when none were asked for, or the pass
+    could not make them; :func:`make_images`/:func:`make_storyboard` make them separately). They are not
+    part of :meth:`files`.
+    """
 
     out_dir: Path
     master: str
     variants: tuple[HlsVariant, ...]
+    images: Images | None = None
+    storyboard: Storyboard | None = None
 
     @property
     def master_path(self) -> Path:
@@ -759,8 +789,10 @@ def transcode_to_hls(
     *,
     stall_timeout_seconds: float = 120,
     cancel: threading.Event | None = None,
+    images: ImagePlan | None = None,
 ) -> HlsOutput:
-    """Transcode ``source`` into an HLS package in ``out_dir`` with one ffmpeg process, then verify it.
+    """Transcode ``source`` into an HLS package in ``out_dir`` with one ffmpeg process, then verify it;
+    given ``images`` (:func:`plan_images`), the same process writes the poster, thumbnails and storyboard.
 
     Layout: ``out_dir/master.m3u8``, ``out_dir/<rendition.name>/index.m3u8`` and ``seg_00000.ts``...
     Stale ``<rendition.name>/`` directories and master from an earlier attempt are removed first; nothing
@@ -773,6 +805,8 @@ def transcode_to_hls(
     Returns :class:`HlsOutput`. Raises :class:`MediaRejected` as :func:`run_ffmpeg` does, plus
     CORRUPT_SOURCE when the output covers under 80 % of the source duration (ffmpeg stopped reading early)
     and TRANSCODE_ERROR (retryable) when the package is incomplete; :class:`TranscodeCancelled` on cancel.
+    Missing pictures are no error: ``images``/``storyboard`` of the result are then None
+    (:func:`collect_images`).
     """
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -783,8 +817,10 @@ def transcode_to_hls(
             shutil.rmtree(stale)
         stale.mkdir()
     (out / MASTER_PLAYLIST).unlink(missing_ok=True)
+    if images is not None:
+        prepare_image_dirs(out, images)
 
-    argv = build_hls_command(source, out, renditions, info, segment_seconds=segment_seconds, preset=preset)
+    argv = build_hls_command(source, out, renditions, info, segment_seconds=segment_seconds, preset=preset, images=images)
     log.info("ffmpeg hls: %s", " ".join(argv))
     run_ffmpeg(argv, info.duration_seconds, on_progress, stall_timeout_seconds, cancel=cancel)
 
@@ -850,12 +886,20 @@ def transcode_to_hls(
     counts = {v.segment_count for v in variants}
     if len(counts) > 1:
         log.warning("renditions have different segment counts %s: keyframes are not aligned", counts)
-    return HlsOutput(out_dir=out, master=MASTER_PLAYLIST, variants=tuple(variants))
+    pictures, storyboard = collect_images(out, images) if images is not None else (None, None)
+    return HlsOutput(out_dir=out, master=MASTER_PLAYLIST, variants=tuple(variants), images=pictures, storyboard=storyboard)
+
 
 
 # --------------------------------------------------------------------------------------------------
-# Poster and thumbnails
+# Images: poster, thumbnails and storyboard
 # --------------------------------------------------------------------------------------------------
+#
+# The worker makes them inside the ladder pass: extra branches of the same decoded frames
+# (``build_hls_command(images=plan_images(...))``), so a job decodes its source exactly once. The
+# stand-alone functions below (:func:`make_images`, :func:`make_storyboard`) make the same files with
+# their own ffmpeg runs; the worker uses them only when the ladder pass left an image out (a clip too
+# short for any poster window, say).
 
 #: Poster candidates, as shares of the duration: 10 % avoids fade-ins and studio cards in most videos;
 #: later ones are tried only when a candidate is (nearly) black.
@@ -865,6 +909,21 @@ POSTER_POSITIONS = (0.10, 0.25, 0.50, 0.75)
 POSTER_MIN_LUMA = 20.0
 #: Frames the ``thumbnail`` filter compares per candidate (it buffers them: kept small, after scaling).
 POSTER_THUMBNAIL_FRAMES = 25
+#: Longest poster window, seconds (the ``thumbnail`` filter picks the most representative frame in it).
+POSTER_WINDOW_MAX_SECONDS = 2.0
+POSTER_CANDIDATE = ".poster_candidate_{k}.jpg"
+
+STORYBOARD_DIR = "storyboard"
+STORYBOARD_VTT = "storyboard.vtt"
+STORYBOARD_SPRITE_PATTERN = "sprite_%03d.jpg"
+#: Fewest seconds between storyboard tiles, and most tiles per video (our choices: a scrub bar shows at
+#: most a few hundred distinct previews; 200 tiles of 160 px are ~1.5 MB of JPEG).
+STORYBOARD_MIN_INTERVAL_SECONDS = 2.0
+STORYBOARD_MAX_TILES = 200
+
+#: JPEG quality (ffmpeg ``-q:v``, 2 best .. 31 worst) of the poster, and of thumbnails and sprites.
+POSTER_JPEG_QUALITY = 3
+THUMBNAIL_JPEG_QUALITY = 5
 
 
 @dataclass(frozen=True)
@@ -883,12 +942,313 @@ class Images:
     poster_mean_luma: float
 
 
+@dataclass(frozen=True)
+class Storyboard:
+    """Sprite sheets and their WebVTT index under ``out_dir``; keys are relative POSIX paths.
+
+    ``vtt`` maps each ``interval_seconds`` slice of the video to a tile: ``sprite_001.jpg#xywh=x,y,w,h``
+    (W3C Media Fragments spatial dimension, pixels), cue URLs relative to the VTT's own location.
+    Each sheet holds ``columns x rows`` tiles of ``tile_width x tile_height`` px, row by row.
+    """
+
+    vtt: str
+    sprites: tuple[str, ...]
+    interval_seconds: float
+    tile_width: int
+    tile_height: int
+    columns: int
+    rows: int
+    tiles: int
+
+    def files(self) -> list[str]:
+        return [*self.sprites, self.vtt]
+
+
+@dataclass(frozen=True)
+class PosterWindow:
+    """A stretch of the source, ``[start_seconds, end_seconds)``, whose most representative frame (the
+    ``thumbnail`` filter over at most ``frames`` frames) is a poster candidate. ``end_seconds`` None
+    means the first frame from ``start_seconds`` on (the last-resort candidate: it exists in any video)."""
+
+    start_seconds: float
+    end_seconds: float | None
+    frames: int
+
+
+@dataclass(frozen=True)
+class StoryboardPlan:
+    """One tile every ``interval_seconds`` (``tiles`` in all), ``tile_width x tile_height`` px,
+    ``columns x rows`` tiles per sheet; ``sheets`` JPEG files."""
+
+    interval_seconds: float
+    tiles: int
+    columns: int
+    rows: int
+    tile_width: int
+    tile_height: int
+
+    @property
+    def sheets(self) -> int:
+        return math.ceil(self.tiles / (self.columns * self.rows))
+
+
+@dataclass(frozen=True)
+class ImagePlan:
+    """Every picture a job makes of a source, decided from its probe alone (see :func:`plan_images`).
+
+    Sizes in pixels (display orientation, even, never above the source), times in seconds.
+    ``storyboard`` is None when no storyboard is wanted.
+    """
+
+    duration_seconds: float
+    poster_width: int
+    poster_height: int
+    poster_windows: tuple[PosterWindow, ...]
+    thumbnail_width: int
+    thumbnail_height: int
+    thumbnail_interval_seconds: float
+    thumbnail_count: int
+    storyboard: StoryboardPlan | None
+
+    @property
+    def branch_count(self) -> int:
+        """Decoded-frame branches the images take in a shared filter graph."""
+        return len(self.poster_windows) + 1 + (1 if self.storyboard is not None else 0)
+
+
 def _fit_width(info: MediaInfo, max_width: int) -> tuple[int, int]:
     """(width, height): at most ``max_width`` wide, display aspect kept, both even (JPEG 4:2:0 and the
     scaler like even sizes), never larger than the source."""
     width = max(2, min(max_width, info.width) // 2 * 2)
     height = max(2, round(width * info.height / info.width / 2.0) * 2)
     return width, min(height, max(2, info.height // 2 * 2))
+
+
+def plan_storyboard(info: MediaInfo, *, tile_width: int = 160, columns: int = 10, rows: int = 10) -> StoryboardPlan:
+    """Storyboard geometry (pure): one tile every ``max(2 s, duration / 200)``, ``tile_width`` px wide
+    (display aspect, never upscaled), at most ``columns x rows`` tiles per sheet (fewer columns/rows for
+    short videos). Raises ValueError for non-positive sizes."""
+    if tile_width <= 0 or columns <= 0 or rows <= 0:
+        raise ValueError("tile_width, columns and rows must be positive")
+    duration = info.duration_seconds
+    interval = max(STORYBOARD_MIN_INTERVAL_SECONDS, duration / STORYBOARD_MAX_TILES)
+    tiles = max(1, math.ceil(duration / interval - 1e-6))
+    columns = min(columns, tiles)
+    rows = min(rows, math.ceil(tiles / columns))
+    width, height = _fit_width(info, tile_width)
+    return StoryboardPlan(interval, tiles, columns, rows, width, height)
+
+
+def plan_images(
+    info: MediaInfo,
+    thumbnail_count: int = 10,
+    *,
+    poster_max_width: int = 1280,
+    thumbnail_width: int = 320,
+    storyboard: bool = True,
+    tile_width: int = 160,
+) -> ImagePlan:
+    """Plan the poster, thumbnails and storyboard of a probed source (pure).
+
+    Poster: at most ``poster_max_width`` px wide (1280; never upscaled), display aspect; one candidate
+    window at each of :data:`POSTER_POSITIONS` (10, 25, 50, 75 % of the duration), each
+    ``min(2 s, 10 % of the duration)`` long (at least 0.04 s) and holding at most 25 frames at the source
+    frame rate (25 frames/s when unknown), then the first frame as a last resort (a clip too short for
+    any window still gets a poster). Thumbnails: ``thumbnail_width`` px wide (320), one every
+    ``max(duration / thumbnail_count, 1 s)``, at most ``thumbnail_count``. Storyboard: see
+    :func:`plan_storyboard`. Raises ValueError when ``thumbnail_count`` < 1.
+    """
+    if thumbnail_count < 1:
+        raise ValueError("thumbnail_count must be >= 1")
+    duration = info.duration_seconds
+    fps = info.frame_rate if info.frame_rate > 0 else 25.0
+    window = max(0.04, min(POSTER_WINDOW_MAX_SECONDS, duration * 0.1))
+    frames = max(1, min(POSTER_THUMBNAIL_FRAMES, int(window * fps)))
+    windows = tuple(
+        PosterWindow(round(duration * share, 3), round(duration * share + window, 3), frames) for share in POSTER_POSITIONS
+    ) + (PosterWindow(0.0, None, 1),)
+    poster_width, poster_height = _fit_width(info, poster_max_width)
+    thumb_width, thumb_height = _fit_width(info, thumbnail_width)
+    interval = max(duration / thumbnail_count, 1.0)
+    count = max(1, min(thumbnail_count, math.floor(duration / interval) + 1))
+    return ImagePlan(
+        duration_seconds=duration,
+        poster_width=poster_width,
+        poster_height=poster_height,
+        poster_windows=windows,
+        thumbnail_width=thumb_width,
+        thumbnail_height=thumb_height,
+        thumbnail_interval_seconds=interval,
+        thumbnail_count=count,
+        storyboard=plan_storyboard(info, tile_width=tile_width) if storyboard else None,
+    )
+
+
+def _poster_chain(video: Any, plan: ImagePlan, window: PosterWindow) -> Any:
+    """``trim`` to the window (it ends the branch early), then :func:`_poster_pick`."""
+    if window.end_seconds is None:
+        trimmed = video.filter("trim", start=f"{window.start_seconds:.3f}", end_frame=1)
+    else:
+        trimmed = video.filter("trim", start=f"{window.start_seconds:.3f}", end=f"{window.end_seconds:.3f}")
+    return _poster_pick(trimmed, plan, window)
+
+
+def _poster_pick(video: Any, plan: ImagePlan, window: PosterWindow) -> Any:
+    """Scale to the poster size, then the ``thumbnail`` filter: the frame closest to the window's average
+    colour histogram (it flushes its best frame when its input ends). The filter needs at least 2 frames
+    per batch; a window of one frame keeps that frame."""
+    scaled = video.filter("scale", plan.poster_width, plan.poster_height).filter("setsar", 1)
+    return scaled.filter("thumbnail", window.frames) if window.frames >= 2 else scaled
+
+
+def _thumbnail_chain(video: Any, plan: ImagePlan) -> Any:
+    """One frame every interval; ``eof_action=pass`` makes a clip shorter than half an interval still
+    give its frame (ffmpeg's default rounds it away)."""
+    return (
+        video.filter("fps", f"1/{plan.thumbnail_interval_seconds:g}", eof_action="pass")
+        .filter("scale", plan.thumbnail_width, plan.thumbnail_height)
+        .filter("setsar", 1)
+    )
+
+
+def _storyboard_chain(video: Any, board: StoryboardPlan, *, keep_last: bool = True) -> Any:
+    """One tile every interval, tiled into sheets; ``keep_last`` (``eof_action=pass``) as for thumbnails.
+    Without it a source that gives one frame (keyframes only, one keyframe) gives no tile at all."""
+    return (
+        video.filter("fps", f"1/{board.interval_seconds:g}", eof_action="pass" if keep_last else "round")
+        .filter("scale", board.tile_width, board.tile_height)
+        .filter("setsar", 1)
+        .filter("tile", f"{board.columns}x{board.rows}")
+    )
+
+
+def image_outputs(branches: Sequence[Any], out_dir: str | os.PathLike[str], plan: ImagePlan) -> list[Any]:
+    """ffmpeg-python outputs that write ``plan``'s pictures under ``out_dir`` from ``branches``
+    (``plan.branch_count`` streams of decoded video, e.g. outputs of a ``split``).
+
+    Files: ``.poster_candidate_<k>.jpg`` (one per poster window; :func:`collect_images` keeps one as
+    ``poster.jpg``), ``thumbs/thumb_00001.jpg``..., ``storyboard/sprite_001.jpg``... Raises ValueError
+    when the number of branches is not ``plan.branch_count``.
+    """
+    if len(branches) != plan.branch_count:
+        raise ValueError(f"image_outputs needs {plan.branch_count} branches, got {len(branches)}")
+    out = Path(out_dir).resolve()
+    taken = iter(branches)
+    outputs = [
+        _poster_chain(next(taken), plan, window).output(
+            str(out / POSTER_CANDIDATE.format(k=k)), **{"frames:v": 1, "update": 1, "q:v": POSTER_JPEG_QUALITY}
+        )
+        for k, window in enumerate(plan.poster_windows)
+    ]
+    outputs.append(
+        _thumbnail_chain(next(taken), plan).output(
+            str(out / THUMBS_DIR / THUMB_PATTERN),
+            **{"frames:v": plan.thumbnail_count, "start_number": 1, "q:v": THUMBNAIL_JPEG_QUALITY},
+        )
+    )
+    if plan.storyboard is not None:
+        board = plan.storyboard
+        outputs.append(
+            _storyboard_chain(next(taken), board).output(
+                str(out / STORYBOARD_DIR / STORYBOARD_SPRITE_PATTERN),
+                **{"frames:v": board.sheets, "start_number": 1, "q:v": THUMBNAIL_JPEG_QUALITY},
+            )
+        )
+    return outputs
+
+
+def prepare_image_dirs(out_dir: str | os.PathLike[str], plan: ImagePlan) -> None:
+    """Remove the pictures of ``plan`` an earlier attempt left in ``out_dir`` and create ``thumbs/`` (and
+    ``storyboard/`` when planned): the image2 muxer does not create directories. A storyboard that
+    ``plan`` does not cover is left alone."""
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / POSTER).unlink(missing_ok=True)
+    for candidate in out.glob(".poster_candidate_*.jpg"):
+        candidate.unlink()
+    names = (THUMBS_DIR, STORYBOARD_DIR) if plan.storyboard is not None else (THUMBS_DIR,)
+    for name in names:
+        if (out / name).exists():
+            shutil.rmtree(out / name)
+        (out / name).mkdir()
+
+
+def _choose_poster(out: Path, candidates: Sequence[Path]) -> float | None:
+    """Keep the first candidate (in order) whose mean luma reaches :data:`POSTER_MIN_LUMA`, else the
+    brightest, as ``out/poster.jpg``; delete the others. Returns its mean luma, None when no candidate
+    file exists (or none decodes)."""
+    best: tuple[float, Path] | None = None
+    try:
+        for candidate in candidates:
+            if not candidate.is_file() or candidate.stat().st_size == 0:
+                continue
+            try:
+                luma = frame_mean_luma(candidate)
+            except MediaRejected:
+                continue
+            if best is None or luma > best[0]:
+                best = (luma, candidate)
+            if luma >= POSTER_MIN_LUMA:
+                break
+        if best is None:
+            return None
+        os.replace(best[1], out / POSTER)
+        return best[0]
+    finally:
+        for candidate in candidates:
+            candidate.unlink(missing_ok=True)
+
+
+def _jpegs(directory: Path) -> list[str]:
+    if not directory.is_dir():
+        return []
+    return sorted(p.name for p in directory.iterdir() if p.suffix == ".jpg" and p.is_file() and p.stat().st_size > 0)
+
+
+def _storyboard_result(out: Path, plan: StoryboardPlan, duration: float, sprites: Sequence[str]) -> Storyboard:
+    tiles = min(plan.tiles, len(sprites) * plan.columns * plan.rows)
+    vtt = storyboard_vtt(duration, plan.interval_seconds, tiles, plan.tile_width, plan.tile_height, plan.columns, plan.rows)
+    (out / STORYBOARD_DIR / STORYBOARD_VTT).write_text(vtt)
+    return Storyboard(
+        vtt=f"{STORYBOARD_DIR}/{STORYBOARD_VTT}",
+        sprites=tuple(f"{STORYBOARD_DIR}/{name}" for name in sprites),
+        interval_seconds=plan.interval_seconds,
+        tile_width=plan.tile_width,
+        tile_height=plan.tile_height,
+        columns=plan.columns,
+        rows=plan.rows,
+        tiles=tiles,
+    )
+
+
+def collect_images(out_dir: str | os.PathLike[str], plan: ImagePlan) -> tuple[Images | None, Storyboard | None]:
+    """After a pass that wrote :func:`image_outputs`: choose the poster among the candidates (first one
+    not nearly black, else the brightest), list thumbnails and sprites, write the storyboard's WebVTT.
+
+    Returns ``(images, storyboard)``; ``images`` is None when no poster candidate or no thumbnail was
+    written, ``storyboard`` None when no sheet was (or none was planned). Never raises for missing
+    pictures: the caller decides whether to make them another way.
+    """
+    out = Path(out_dir).resolve()
+    candidates = [out / POSTER_CANDIDATE.format(k=k) for k in range(len(plan.poster_windows))]
+    luma = _choose_poster(out, candidates)
+    thumbs = _jpegs(out / THUMBS_DIR)
+    images = None
+    if luma is not None and thumbs:
+        images = Images(
+            poster=POSTER,
+            thumbnails=tuple(f"{THUMBS_DIR}/{name}" for name in thumbs),
+            thumbnail_interval_seconds=plan.thumbnail_interval_seconds,
+            poster_width=plan.poster_width,
+            poster_height=plan.poster_height,
+            poster_mean_luma=luma,
+        )
+    storyboard = None
+    if plan.storyboard is not None:
+        sprites = _jpegs(out / STORYBOARD_DIR)
+        if sprites:
+            storyboard = _storyboard_result(out, plan.storyboard, plan.duration_seconds, sprites)
+    return images, storyboard
 
 
 def frame_mean_luma(image: str | os.PathLike[str]) -> float:
@@ -913,58 +1273,13 @@ def frame_mean_luma(image: str | os.PathLike[str]) -> float:
     return sum(data) / len(data)
 
 
-def _image_command(
-    source: str, info: MediaInfo, seek: float, graph: Callable[[Any], Any], target: Path, **out: Any
-) -> list[str]:
+_IMAGE_GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats")
+
+
+def _image_command(source: str, info: MediaInfo, seek: float, graph: Callable[[Any], Any], target: Path, **out: Any) -> list[str]:
     stream = ffmpeg.input(source, ss=f"{seek:.3f}") if seek > 0 else ffmpeg.input(source)
     video = graph(stream[str(info.video_stream_index)])
-    return (
-        video.output(str(target), **out)
-        .global_args("-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats")
-        .overwrite_output()
-        .compile(cmd=FFMPEG)
-    )
-
-
-def _make_poster(source: str, out: Path, info: MediaInfo, max_width: int) -> tuple[int, int, float]:
-    width, height = _fit_width(info, max_width)
-    fps = info.frame_rate if info.frame_rate > 0 else 25.0
-    best: tuple[float, Path] | None = None
-    candidates: list[Path] = []
-    try:
-        for k, share in enumerate(POSTER_POSITIONS):
-            seek = info.duration_seconds * share
-            window = max(0.04, min(2.0, info.duration_seconds * 0.1))
-            frames = max(1, min(POSTER_THUMBNAIL_FRAMES, int(window * fps)))
-            target = out / f".poster_candidate_{k}.jpg"
-            candidates.append(target)
-            argv = _image_command(
-                source,
-                info,
-                seek,
-                lambda v, w=width, h=height, n=frames: (
-                    v.filter("scale", w, h).filter("setsar", 1).filter("thumbnail", n)
-                ),
-                target,
-                **{"frames:v": 1, "q:v": 3, "update": 1, "an": None, "sn": None},
-            )
-            run_ffmpeg(argv, 0.0, None, stall_timeout_seconds=60)
-            if not target.is_file() or target.stat().st_size == 0:
-                continue
-            luma = frame_mean_luma(target)
-            if best is None or luma > best[0]:
-                best = (luma, target)
-            if luma >= POSTER_MIN_LUMA:
-                break
-        if best is None:
-            raise MediaRejected(
-                FailReason.TRANSCODE_ERROR, "could not extract a poster frame", retryable=True
-            )
-        os.replace(best[1], out / POSTER)
-        return width, height, best[0]
-    finally:
-        for candidate in candidates:
-            candidate.unlink(missing_ok=True)
+    return video.output(str(target), **out).global_args(*_IMAGE_GLOBAL_ARGS).overwrite_output().compile(cmd=FFMPEG)
 
 
 def make_images(
@@ -977,70 +1292,79 @@ def make_images(
     thumbnail_width: int = 320,
     full_decode_max_seconds: float = 120.0,
 ) -> Images:
-    """Write ``out_dir/poster.jpg`` and ``out_dir/thumbs/thumb_00001.jpg``... for a probed source.
+    """Write ``out_dir/poster.jpg`` and ``out_dir/thumbs/thumb_00001.jpg``... with ffmpeg runs of their own.
 
-    Poster: at most ``poster_max_width`` px wide (1280; never upscaled), display aspect, taken with the
-    ``thumbnail`` filter (the most representative of up to 25 frames) at 10 % of the duration; if that
-    frame is nearly black (mean luma < 20/255) the candidates at 25, 50 and 75 % are tried and the
-    first bright enough (else the brightest) wins.
-
-    Thumbnails: ``thumbnail_width`` px wide (320; never upscaled), one every
-    ``max(duration / thumbnail_count, 1 s)``, at most ``thumbnail_count``. Sources up to
-    ``full_decode_max_seconds`` long are decoded once through ``fps=1/interval``; longer ones are sampled
-    with one fast input seek per thumbnail (decoding a two-hour film for ten pictures would cost minutes).
+    The same pictures as the ladder pass makes (:func:`plan_images`), taken differently: each poster
+    candidate with a fast input seek to its window (the first one not nearly black wins, else the
+    brightest); thumbnails of sources up to ``full_decode_max_seconds`` long in one decode through
+    ``fps=1/interval``, of longer ones with one seek per thumbnail (decoding a two-hour film for ten
+    pictures would cost minutes). The worker calls this only when its ladder pass left them out.
 
     Returns :class:`Images` with relative keys. Raises :class:`MediaRejected` as :func:`run_ffmpeg` does,
     or TRANSCODE_ERROR (retryable) when no poster or thumbnail was produced; ValueError when
     ``thumbnail_count`` < 1.
     """
-    if thumbnail_count < 1:
-        raise ValueError("thumbnail_count must be >= 1")
+    plan = plan_images(
+        info, thumbnail_count, poster_max_width=poster_max_width, thumbnail_width=thumbnail_width, storyboard=False
+    )
     src = str(Path(source).resolve())
     out = Path(out_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_image_dirs(out, plan)
 
-    poster_width, poster_height, luma = _make_poster(src, out, info, poster_max_width)
+    # Poster: candidates one at a time, stopping at the first bright one (usually the first).
+    candidates: list[Path] = []
+    luma: float | None = None
+    for k, window in enumerate(plan.poster_windows):
+        target = out / POSTER_CANDIDATE.format(k=k)
+        argv = _image_command(
+            src,
+            info,
+            window.start_seconds,
+            lambda v, w=window: _poster_pick(v, plan, w),
+            target,
+            **{"frames:v": 1, "q:v": POSTER_JPEG_QUALITY, "update": 1, "an": None, "sn": None},
+        )
+        run_ffmpeg(argv, 0.0, None, stall_timeout_seconds=60)
+        candidates.append(target)
+        if target.is_file() and target.stat().st_size > 0 and frame_mean_luma(target) >= POSTER_MIN_LUMA:
+            break
+    luma = _choose_poster(out, candidates)
+    if luma is None:
+        raise MediaRejected(FailReason.TRANSCODE_ERROR, "could not extract a poster frame", retryable=True)
 
     thumbs = out / THUMBS_DIR
-    if thumbs.exists():
-        shutil.rmtree(thumbs)
-    thumbs.mkdir()
-    width, height = _fit_width(info, thumbnail_width)
-    duration = info.duration_seconds
-    interval = max(duration / thumbnail_count, 1.0)
-    count = max(1, min(thumbnail_count, math.floor(duration / interval) + 1))
-    jpeg = {"q:v": 5, "an": None, "sn": None}
-    if duration <= full_decode_max_seconds:
+    jpeg = {"q:v": THUMBNAIL_JPEG_QUALITY, "an": None, "sn": None}
+    if info.duration_seconds <= full_decode_max_seconds:
         argv = _image_command(
             src,
             info,
             0.0,
-            lambda v: v.filter("fps", f"1/{interval:g}").filter("scale", width, height).filter("setsar", 1),
+            lambda v: _thumbnail_chain(v, plan),
             thumbs / THUMB_PATTERN,
-            **{"frames:v": count, "start_number": 1, **jpeg},
+            **{"frames:v": plan.thumbnail_count, "start_number": 1, **jpeg},
         )
-        run_ffmpeg(argv, duration, None, stall_timeout_seconds=120)
+        run_ffmpeg(argv, info.duration_seconds, None, stall_timeout_seconds=120)
     else:
-        for k in range(count):
-            seek = min(k * interval, max(0.0, duration - 0.5))
+        for k in range(plan.thumbnail_count):
+            seek = min(k * plan.thumbnail_interval_seconds, max(0.0, info.duration_seconds - 0.5))
             argv = _image_command(
                 src,
                 info,
                 seek,
-                lambda v: v.filter("scale", width, height).filter("setsar", 1),
+                lambda v: v.filter("scale", plan.thumbnail_width, plan.thumbnail_height).filter("setsar", 1),
                 thumbs / (THUMB_PATTERN % (k + 1)),
                 **{"frames:v": 1, "update": 1, **jpeg},
             )
             run_ffmpeg(argv, 0.0, None, stall_timeout_seconds=60)
-    names = sorted(p.name for p in thumbs.iterdir() if p.is_file() and p.stat().st_size > 0)
+    names = _jpegs(thumbs)
     if not names:
         raise MediaRejected(FailReason.TRANSCODE_ERROR, "no thumbnail was produced", retryable=True)
     return Images(
         poster=POSTER,
         thumbnails=tuple(f"{THUMBS_DIR}/{name}" for name in names),
-        thumbnail_interval_seconds=interval,
-        poster_width=poster_width,
-        poster_height=poster_height,
+        thumbnail_interval_seconds=plan.thumbnail_interval_seconds,
+        poster_width=plan.poster_width,
+        poster_height=plan.poster_height,
         poster_mean_luma=luma,
     )
 
@@ -1048,36 +1372,6 @@ def make_images(
 # --------------------------------------------------------------------------------------------------
 # Storyboard (scrub previews)
 # --------------------------------------------------------------------------------------------------
-
-STORYBOARD_DIR = "storyboard"
-STORYBOARD_VTT = "storyboard.vtt"
-STORYBOARD_SPRITE_PATTERN = "sprite_%03d.jpg"
-#: Fewest seconds between storyboard tiles, and most tiles per video (our choices: a scrub bar shows at
-#: most a few hundred distinct previews; 200 tiles of 160 px are ~1.5 MB of JPEG).
-STORYBOARD_MIN_INTERVAL_SECONDS = 2.0
-STORYBOARD_MAX_TILES = 200
-
-
-@dataclass(frozen=True)
-class Storyboard:
-    """Sprite sheets and their WebVTT index under ``out_dir``; keys are relative POSIX paths.
-
-    ``vtt`` maps each ``interval_seconds`` slice of the video to a tile: ``sprite_001.jpg#xywh=x,y,w,h``
-    (W3C Media Fragments spatial dimension, pixels), cue URLs relative to the VTT's own location.
-    Each sheet holds ``columns x rows`` tiles of ``tile_width x tile_height`` px, row by row.
-    """
-
-    vtt: str
-    sprites: tuple[str, ...]
-    interval_seconds: float
-    tile_width: int
-    tile_height: int
-    columns: int
-    rows: int
-    tiles: int
-
-    def files(self) -> list[str]:
-        return [*self.sprites, self.vtt]
 
 
 def _vtt_time(seconds: float) -> str:
@@ -1115,45 +1409,39 @@ def make_storyboard(
     rows: int = 10,
     full_decode_max_seconds: float = 120.0,
 ) -> Storyboard:
-    """Write ``out_dir/storyboard/sprite_001.jpg``... and ``storyboard.vtt`` for scrub previews.
+    """Write ``out_dir/storyboard/sprite_001.jpg``... and ``storyboard.vtt`` with an ffmpeg run of its own.
 
-    One tile every ``max(2 s, duration / 200)`` (display aspect, ``tile_width`` px wide, never upscaled),
-    ``columns x rows`` tiles per JPEG sheet (fewer rows/columns for short videos), one ffmpeg pass
-    (``fps`` + ``scale`` + ``tile``). Sources longer than ``full_decode_max_seconds`` are decoded
-    keyframes only (``-skip_frame nokey``): tiles are then accurate to a GOP, decoding is many times
-    faster (falling back to a full decode when that yields nothing). Returns :class:`Storyboard`; raises :class:`MediaRejected` as :func:`run_ffmpeg` does, or
+    Geometry from :func:`plan_storyboard`; one ffmpeg pass (``fps`` + ``scale`` + ``tile``). Sources
+    longer than ``full_decode_max_seconds`` are decoded keyframes only (``-skip_frame nokey``): tiles are
+    then accurate to a GOP, decoding is many times faster (falling back to a full decode when that
+    yields nothing). The worker calls this only when its ladder pass left the storyboard out.
+    Returns :class:`Storyboard`; raises :class:`MediaRejected` as :func:`run_ffmpeg` does, or
     TRANSCODE_ERROR (retryable) when no sheet was written; ValueError for non-positive sizes.
     """
-    if tile_width <= 0 or columns <= 0 or rows <= 0:
-        raise ValueError("tile_width, columns and rows must be positive")
+    board = plan_storyboard(info, tile_width=tile_width, columns=columns, rows=rows)
     src = str(Path(source).resolve())
-    out = Path(out_dir).resolve() / STORYBOARD_DIR
+    root = Path(out_dir).resolve()
+    out = root / STORYBOARD_DIR
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     duration = info.duration_seconds
-    interval = max(STORYBOARD_MIN_INTERVAL_SECONDS, duration / STORYBOARD_MAX_TILES)
-    tiles = max(1, math.ceil(duration / interval - 1e-6))
-    columns = min(columns, tiles)
-    rows = min(rows, math.ceil(tiles / columns))
-    width, height = _fit_width(info, tile_width)
-    sheets = math.ceil(tiles / (columns * rows))
 
     def run(keyframes_only: bool) -> list[str]:
         input_args: dict[str, Any] = {"skip_frame": "nokey"} if keyframes_only else {}
         stream = ffmpeg.input(src, **input_args)[str(info.video_stream_index)]
         argv = (
-            stream.filter("fps", f"1/{interval:g}")
-            .filter("scale", width, height)
-            .filter("setsar", 1)
-            .filter("tile", f"{columns}x{rows}")
-            .output(str(out / STORYBOARD_SPRITE_PATTERN), **{"frames:v": sheets, "start_number": 1, "q:v": 5, "an": None, "sn": None})
-            .global_args("-hide_banner", "-nostdin", "-loglevel", "warning", "-progress", "pipe:1", "-nostats")
+            _storyboard_chain(stream, board, keep_last=not keyframes_only)
+            .output(
+                str(out / STORYBOARD_SPRITE_PATTERN),
+                **{"frames:v": board.sheets, "start_number": 1, "q:v": THUMBNAIL_JPEG_QUALITY, "an": None, "sn": None},
+            )
+            .global_args(*_IMAGE_GLOBAL_ARGS)
             .overwrite_output()
             .compile(cmd=FFMPEG)
         )
         run_ffmpeg(argv, duration, None, stall_timeout_seconds=120)
-        return sorted(p.name for p in out.iterdir() if p.suffix == ".jpg" and p.stat().st_size > 0)
+        return _jpegs(out)
 
     # keyframes only can yield nothing (ffmpeg 5.1's fps filter emits no frame from a single input
     # frame, e.g. a source with one keyframe): then decode everything
@@ -1162,15 +1450,4 @@ def make_storyboard(
         sprites = run(keyframes_only=False)
     if not sprites:
         raise MediaRejected(FailReason.TRANSCODE_ERROR, "no storyboard sheet was produced", retryable=True)
-    tiles = min(tiles, len(sprites) * columns * rows)
-    (out / STORYBOARD_VTT).write_text(storyboard_vtt(duration, interval, tiles, width, height, columns, rows))
-    return Storyboard(
-        vtt=f"{STORYBOARD_DIR}/{STORYBOARD_VTT}",
-        sprites=tuple(f"{STORYBOARD_DIR}/{name}" for name in sprites),
-        interval_seconds=interval,
-        tile_width=width,
-        tile_height=height,
-        columns=columns,
-        rows=rows,
-        tiles=tiles,
-    )
+    return _storyboard_result(root, board, duration, sprites)

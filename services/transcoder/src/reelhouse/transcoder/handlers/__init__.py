@@ -156,8 +156,9 @@ async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: st
 
 
 async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Event) -> None:
-    """Download, probe, check limits, plan the ladder, transcode in one ffmpeg pass, make images, upload
-    (master last) and publish transcode.completed; deterministic media problems end in transcode.failed.
+    """Download, probe, check limits, plan the ladder, transcode and make the pictures in one ffmpeg pass,
+    upload (master last) and publish transcode.completed; deterministic media problems end in
+    transcode.failed.
 
     Transient errors hand the job back with backoff (``retry_backoff_seconds`` doubling, max 60 s) until
     the job's ``attempt`` reaches ``max_delivery_attempts``; then FAILED (TRANSCODE_ERROR or TIMEOUT).
@@ -200,23 +201,17 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
         check_limits(info, settings.max_duration_seconds, settings.max_pixels)
         renditions = plan_ladder(info)
         out = work / "hls"
-        # The ladder pass, the images and the storyboard run side by side: the single ffmpeg ladder pass
-        # rarely keeps every core busy (its filter graph is largely serial), so the image decodes fill
-        # the idle core instead of adding their time after it (see bench/README.md for the figures).
-        # They write to different names in ``out`` (rendition folders + master vs poster/thumbs/storyboard).
-        results = await asyncio.gather(
-            asyncio.to_thread(
-                ff.transcode_to_hls, source, out, renditions, info, on_progress, settings.segment_seconds, settings.preset,
-                stall_timeout_seconds=settings.stall_timeout_seconds, cancel=cancel,
-            ),
-            asyncio.to_thread(ff.make_images, source, out, info, settings.thumbnail_count),
-            _storyboard(source, out, info, job.id),
-            return_exceptions=True,
+        # One ffmpeg pass decodes the source once and writes the ladder, the poster candidates, the
+        # thumbnails and the storyboard sprites (bench/README.md has the figures). Pictures the pass could
+        # not make (a clip shorter than any poster window, say) are made separately afterwards.
+        hls = await asyncio.to_thread(
+            ff.transcode_to_hls, source, out, renditions, info, on_progress, settings.segment_seconds, settings.preset,
+            stall_timeout_seconds=settings.stall_timeout_seconds, cancel=cancel,
+            images=ff.plan_images(info, settings.thumbnail_count),
         )
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        hls, images, storyboard = results
+        check_cancel()
+        images = hls.images or await asyncio.to_thread(ff.make_images, source, out, info, settings.thumbnail_count)
+        storyboard = hls.storyboard or await _storyboard(source, out, info, job.id)
         check_cancel()
         prefix = f"videos/{video_id}/{job.id}"
         files = hls.files() + [images.poster, *images.thumbnails] + (storyboard.files() if storyboard else [])
@@ -282,9 +277,9 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
 
 
 async def _storyboard(source: Path, out: Path, info: MediaInfo, job_id: uuid.UUID) -> ff.Storyboard | None:
-    """Scrub-preview sprites + WebVTT index (``<prefix>/storyboard/storyboard.vtt``), or None: optional,
-    so a failure is logged and the job goes on without it (transcode.completed then has no
-    ``storyboardKey``)."""
+    """Scrub-preview sprites + WebVTT index (``<prefix>/storyboard/storyboard.vtt``) made by a separate
+    ffmpeg run, for when the ladder pass left them out; or None: optional, so a failure is logged and the
+    job goes on without it (transcode.completed then has no ``storyboardKey``)."""
     try:
         return await asyncio.to_thread(ff.make_storyboard, source, out, info)
     except (MediaRejected, OSError, ValueError) as exc:
