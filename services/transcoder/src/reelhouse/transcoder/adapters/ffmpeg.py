@@ -46,6 +46,7 @@ __all__ = [
     "TranscodeCancelled",
     "build_hls_command",
     "collect_images",
+    "completed_segments",
     "frame_mean_luma",
     "image_outputs",
     "make_images",
@@ -408,6 +409,8 @@ def build_hls_command(
     rung from the source's audio stream only when it has one. HLS: MPEG-TS segments
     ``out_dir/<name>/seg_00000.ts``, playlists ``out_dir/<name>/index.m3u8``, master
     ``out_dir/master.m3u8`` (``-var_stream_map``). Progress goes to stdout (``-progress pipe:1``).
+    Segments are written as ``seg_00000.ts.tmp`` and renamed when complete (``hls_flags temp_file``), so
+    :func:`completed_segments` can hand finished ones to an uploader while the pass goes on.
 
     With ``images`` (:func:`plan_images`) the split gets ``images.branch_count`` more outputs, written by
     :func:`image_outputs` as JPEG files next to the renditions (``out_dir/thumbs/`` and
@@ -479,7 +482,9 @@ def build_hls_command(
             "hls_playlist_type": "vod",
             "hls_list_size": 0,
             "hls_segment_type": "mpegts",
-            "hls_flags": "independent_segments",
+            # temp_file: each segment is written as <name>.tmp and renamed when complete, so a segment
+            # file under its own name is final (completed_segments() uploads those during the pass)
+            "hls_flags": "independent_segments+temp_file",
             "hls_segment_filename": str(out / "%v" / SEGMENT_PATTERN),
             "master_pl_name": MASTER_PLAYLIST,
             "var_stream_map": " ".join(stream_map),
@@ -520,8 +525,9 @@ def run_ffmpeg(
     stall_timeout_seconds: float = 120,
     *,
     cancel: threading.Event | None = None,
-) -> None:
+) -> float:
     """Run ffmpeg to completion, reporting progress; blocking (call through ``asyncio.to_thread``).
+    Returns the CPU seconds (user + system) ffmpeg used, from ``wait4``.
 
     ``argv`` must contain ``-progress pipe:1`` (as :func:`build_hls_command` does) for progress and the
     stall watchdog to see anything. ``duration_seconds`` (source duration) turns ``out_time_us`` into a
@@ -623,7 +629,12 @@ def run_ffmpeg(
                 if key == "out_time_us" and duration_seconds > 0 and number >= 0:
                     # Stop short of 100 until ffmpeg has exited successfully.
                     report(min(99.9, number / 1e6 / duration_seconds * 100.0))
-        returncode = proc.wait()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+            returncode = proc.returncode = os.waitstatus_to_exitcode(status)
+            cpu_seconds = usage.ru_utime + usage.ru_stime
+        except ChildProcessError:  # reaped meanwhile by Popen.poll() inside a kill from the watchdog
+            returncode, cpu_seconds = proc.wait(), 0.0
     finally:
         finished.set()
         if proc.poll() is None:
@@ -656,6 +667,7 @@ def run_ffmpeg(
             f"source is truncated (ffmpeg read a partial file)\n{last_lines}".strip(),
         )
     report(100.0, force=True)
+    return cpu_seconds
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
@@ -668,6 +680,28 @@ def _kill(proc: subprocess.Popen[str]) -> None:
 # --------------------------------------------------------------------------------------------------
 # HLS transcode
 # --------------------------------------------------------------------------------------------------
+
+_SEGMENT_NAME_RE = re.compile(r"^seg_\d{5}\.ts$")
+
+
+def completed_segments(out_dir: str | os.PathLike[str], renditions: Sequence[Rendition]) -> list[str]:
+    """Segments of a running (or finished) :func:`build_hls_command` pass that are complete, as relative
+    POSIX paths (``"720p/seg_00000.ts"``), sorted.
+
+    Safe while ffmpeg writes: it writes each segment as ``<name>.tmp`` and renames it when the segment
+    is complete (``hls_flags temp_file``), so a file under its final name never changes again. Playlists
+    and the master are written at the end of the pass and are not listed. Missing directories count as
+    empty.
+    """
+    out = Path(out_dir)
+    found: list[str] = []
+    for rendition in renditions:
+        directory = out / rendition.name
+        if not directory.is_dir():
+            continue
+        found.extend(f"{rendition.name}/{name}" for name in os.listdir(directory) if _SEGMENT_NAME_RE.match(name))
+    return sorted(found)
+
 
 
 @dataclass(frozen=True)
@@ -696,7 +730,7 @@ class HlsOutput:
 
     ``images``/``storyboard``: the pictures the same pass made (None when none were asked for, or the pass
     could not make them; :func:`make_images`/:func:`make_storyboard` make them separately). They are not
-    part of :meth:`files`.
+    part of :meth:`files`. ``cpu_seconds``: user + system CPU seconds of the ffmpeg process.
     """
 
     out_dir: Path
@@ -704,6 +738,7 @@ class HlsOutput:
     variants: tuple[HlsVariant, ...]
     images: Images | None = None
     storyboard: Storyboard | None = None
+    cpu_seconds: float | None = None
 
     @property
     def master_path(self) -> Path:
@@ -822,7 +857,7 @@ def transcode_to_hls(
 
     argv = build_hls_command(source, out, renditions, info, segment_seconds=segment_seconds, preset=preset, images=images)
     log.info("ffmpeg hls: %s", " ".join(argv))
-    run_ffmpeg(argv, info.duration_seconds, on_progress, stall_timeout_seconds, cancel=cancel)
+    cpu_seconds = run_ffmpeg(argv, info.duration_seconds, on_progress, stall_timeout_seconds, cancel=cancel)
 
     master_path = out / MASTER_PLAYLIST
     if not master_path.is_file():
@@ -887,7 +922,7 @@ def transcode_to_hls(
     if len(counts) > 1:
         log.warning("renditions have different segment counts %s: keyframes are not aligned", counts)
     pictures, storyboard = collect_images(out, images) if images is not None else (None, None)
-    return HlsOutput(out_dir=out, master=MASTER_PLAYLIST, variants=tuple(variants), images=pictures, storyboard=storyboard)
+    return HlsOutput(out_dir=out, master=MASTER_PLAYLIST, variants=tuple(variants), images=pictures, storyboard=storyboard, cpu_seconds=cpu_seconds)
 
 
 

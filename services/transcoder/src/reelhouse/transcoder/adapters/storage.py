@@ -10,12 +10,18 @@ the next attempt uses a new job prefix and removes older ones of the same video 
 from __future__ import annotations
 
 import mimetypes
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from reelhouse.platform.settings import PlatformSettings
 from reelhouse.platform.storage import s3_client
 
 CONTENT_TYPES = {".m3u8": "application/vnd.apple.mpegurl", ".ts": "video/mp2t", ".m4s": "video/iso.segment", ".mp4": "video/mp4", ".jpg": "image/jpeg", ".vtt": "text/vtt"}
+
+
+#: Uploads in flight at once per package (boto3 clients are thread-safe; botocore's default connection
+#: pool holds 10 connections).
+UPLOAD_CONCURRENCY = 8
 
 
 class SourceMissing(Exception):
@@ -40,19 +46,28 @@ class MediaStore:
             raise
         return dest.stat().st_size
 
-    def upload_package(self, local_dir: Path, prefix: str, files: list[str], last: list[str]) -> list[str]:
-        """Upload ``files`` (relative to ``local_dir``) under ``prefix``; the ``last`` ones after all
-        others, in order (the master playlist goes last). Returns the object keys written."""
-        keys = []
+    def upload_package(self, local_dir: Path, prefix: str, files: list[str], last: list[str], concurrency: int = UPLOAD_CONCURRENCY) -> list[str]:
+        """Upload ``files`` (relative to ``local_dir``) under ``prefix``, up to ``concurrency`` at a time;
+        the ``last`` ones after all others are done, one by one in order (the master playlist goes last).
+        Returns the object keys written. Raises the first upload error (botocore ClientError,
+        EndpointConnectionError...) after the uploads already started have finished."""
         later = [f for f in last if f in files or (local_dir / f).exists()]
-        for rel in [f for f in files if f not in later] + later:
-            key = f"{prefix}/{rel}"
-            path = local_dir / rel
-            ctype = CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            cache = "public, max-age=31536000, immutable" if path.suffix != ".m3u8" else "public, max-age=60"
-            self._s3.upload_file(str(path), self.media_bucket, key, ExtraArgs={"ContentType": ctype, "CacheControl": cache})
-            keys.append(key)
+        first = [f for f in files if f not in later]
+        if first:
+            with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="s3-upload") as pool:
+                keys = list(pool.map(lambda rel: self._upload(local_dir, prefix, rel), first))
+        else:
+            keys = []
+        keys += [self._upload(local_dir, prefix, rel) for rel in later]
         return keys
+
+    def _upload(self, local_dir: Path, prefix: str, rel: str) -> str:
+        key = f"{prefix}/{rel}"
+        path = local_dir / rel
+        ctype = CONTENT_TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        cache = "public, max-age=31536000, immutable" if path.suffix != ".m3u8" else "public, max-age=60"
+        self._s3.upload_file(str(path), self.media_bucket, key, ExtraArgs={"ContentType": ctype, "CacheControl": cache})
+        return key
 
     def delete_prefix(self, prefix: str, keep: str | None = None) -> int:
         """Delete every object under ``prefix`` except those under ``keep``; returns how many."""

@@ -45,7 +45,14 @@ from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.transcoder.adapters import ffmpeg as ff
 from reelhouse.transcoder.adapters.db import DeletedVideo, TranscodeJob, utcnow
 from reelhouse.transcoder.adapters.storage import MediaStore, SourceMissing
-from reelhouse.transcoder.domain.ladder import FailReason, MediaInfo, MediaRejected, check_limits, plan_ladder
+from reelhouse.transcoder.domain.ladder import (
+    FailReason,
+    MediaInfo,
+    MediaRejected,
+    Rendition,
+    check_limits,
+    plan_ladder,
+)
 from reelhouse.transcoder.settings import TranscoderSettings
 from reelhouse.transcoder.worker import JobControl
 
@@ -176,6 +183,15 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
     work = Path(tempfile.mkdtemp(prefix=f"{job.id}-", dir=base))
     last_progress = [0.0]
     started = time.monotonic()
+    phases: dict[str, float] = {}  # seconds per step, logged with transcode.completed
+    phase_start = [started]
+
+    def mark(name: str) -> None:
+        now = time.monotonic()
+        phases[name], phase_start[0] = now - phase_start[0], now
+    prefix = f"videos/{video_id}/{job.id}"
+    uploaded: set[str] = set()  # package files already in the bucket (relative paths)
+    encoding_done = asyncio.Event()
     lost = asyncio.Event()
     heartbeat = asyncio.create_task(jobs.heartbeat(job.id, lost), name=f"heartbeat-{job.id}")
 
@@ -196,6 +212,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
     try:
         source = work / "source"
         await asyncio.to_thread(store.download, bucket, source_key, source)
+        mark("download")
         check_cancel()
         info = await asyncio.to_thread(ff.probe, source)
         check_limits(info, settings.max_duration_seconds, settings.max_pixels)
@@ -203,19 +220,28 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
         out = work / "hls"
         # One ffmpeg pass decodes the source once and writes the ladder, the poster candidates, the
         # thumbnails and the storyboard sprites (bench/README.md has the figures). Pictures the pass could
-        # not make (a clip shorter than any poster window, say) are made separately afterwards.
-        hls = await asyncio.to_thread(
-            ff.transcode_to_hls, source, out, renditions, info, on_progress, settings.segment_seconds, settings.preset,
-            stall_timeout_seconds=settings.stall_timeout_seconds, cancel=cancel,
-            images=ff.plan_images(info, settings.thumbnail_count),
-        )
+        # not make (a clip shorter than any poster window, say) are made separately afterwards. Finished
+        # segments go up to the bucket while the pass runs (nothing points at the job prefix yet).
+        segments_up = asyncio.create_task(_upload_segments_while_encoding(store, out, prefix, renditions, uploaded, encoding_done, job.id))
+        try:
+            hls = await asyncio.to_thread(
+                ff.transcode_to_hls, source, out, renditions, info, on_progress, settings.segment_seconds, settings.preset,
+                stall_timeout_seconds=settings.stall_timeout_seconds, cancel=cancel,
+                images=ff.plan_images(info, settings.thumbnail_count),
+            )
+        finally:
+            encoding_done.set()
+            await segments_up
+        mark("ffmpeg")
         check_cancel()
         images = hls.images or await asyncio.to_thread(ff.make_images, source, out, info, settings.thumbnail_count)
         storyboard = hls.storyboard or await _storyboard(source, out, info, job.id)
         check_cancel()
-        prefix = f"videos/{video_id}/{job.id}"
         files = hls.files() + [images.poster, *images.thumbnails] + (storyboard.files() if storyboard else [])
-        await asyncio.to_thread(store.upload_package, out, prefix, files, [hls.master])
+        mark("pictures_fallback")
+        uploaded_early = len(uploaded)
+        await asyncio.to_thread(store.upload_package, out, prefix, [f for f in files if f not in uploaded], [hls.master])
+        mark("upload")
         elapsed = time.monotonic() - started
         async with ctx.db.session() as session:
             row = await session.get(TranscodeJob, job.id, with_for_update=True)
@@ -258,22 +284,60 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
                 ctx.envelope.correlationid,
             )
         await asyncio.to_thread(store.delete_prefix, f"videos/{video_id}", prefix)
-        log.info("transcode.completed", job_id=str(job.id), video_id=str(video_id), seconds=round(elapsed, 2), renditions=[r.name for r in renditions], worker=owner)
+        log.info(
+            "transcode.completed", job_id=str(job.id), video_id=str(video_id), seconds=round(elapsed, 2),
+            phases={k: round(v, 2) for k, v in phases.items()}, ffmpeg_cpu_seconds=round(hls.cpu_seconds or 0.0, 1),
+            files_uploaded_during_ffmpeg=uploaded_early, files=len(files), renditions=[r.name for r in renditions], worker=owner,
+        )
     except (ff.TranscodeCancelled, asyncio.CancelledError):
         if lost.is_set():
             log.warning("transcode.abandoned_lost_lease", job_id=str(job.id))
         else:
             await jobs.release(job.id, job.message, attempt=job.attempt)
     except MediaRejected as exc:
-        await _transient_or_failed(ctx, jobs, job, str(exc.reason), exc.detail, exc.retryable, owner)
+        if await _transient_or_failed(ctx, jobs, job, str(exc.reason), exc.detail, exc.retryable, owner):
+            await _drop_partial_upload(store, prefix, uploaded, job.id)
     except SourceMissing as exc:
         await _finish_failed(ctx, job, str(FailReason.SOURCE_MISSING), str(exc), False, owner)
     except Exception as exc:  # noqa: BLE001 - storage, database, broker: transient
         log.exception("transcode.error", job_id=str(job.id))
-        await _transient_or_failed(ctx, jobs, job, str(FailReason.TRANSCODE_ERROR), f"{type(exc).__name__}: {exc}", True, owner)
+        if await _transient_or_failed(ctx, jobs, job, str(FailReason.TRANSCODE_ERROR), f"{type(exc).__name__}: {exc}", True, owner):
+            await _drop_partial_upload(store, prefix, uploaded, job.id)
     finally:
         heartbeat.cancel()
         shutil.rmtree(work, ignore_errors=True)
+
+
+SEGMENT_UPLOAD_INTERVAL_SECONDS = 1.0
+"""How often finished segments are looked for (and uploaded) while ffmpeg runs."""
+
+
+async def _upload_segments_while_encoding(
+    store: MediaStore, out: Path, prefix: str, renditions: list[Rendition], uploaded: set[str], done: asyncio.Event, job_id: uuid.UUID
+) -> None:
+    """Upload each finished segment (:func:`ff.completed_segments`) under ``prefix`` while the pass runs,
+    adding it to ``uploaded``, every :data:`SEGMENT_UPLOAD_INTERVAL_SECONDS`; returns when ``done`` is set
+    (what is left goes up with the rest of the package).
+
+    Best effort: an upload error stops this early (logged) and leaves the segment to the upload after the
+    pass, which retries the job on failure like any storage error. Segments are not deleted locally: the
+    package is checked on disk after ffmpeg.
+    """
+    while True:
+        try:
+            await asyncio.wait_for(done.wait(), SEGMENT_UPLOAD_INTERVAL_SECONDS)
+        except TimeoutError:
+            pass
+        if done.is_set():
+            return
+        ready = [rel for rel in ff.completed_segments(out, renditions) if rel not in uploaded]
+        if ready:
+            try:
+                await asyncio.to_thread(store.upload_package, out, prefix, ready, [])
+            except Exception as exc:  # noqa: BLE001 - the upload after the pass takes over
+                log.warning("transcode.early_upload_failed", job_id=str(job_id), error=str(exc)[:300])
+                return
+            uploaded.update(ready)
 
 
 async def _storyboard(source: Path, out: Path, info: MediaInfo, job_id: uuid.UUID) -> ff.Storyboard | None:
@@ -287,8 +351,19 @@ async def _storyboard(source: Path, out: Path, info: MediaInfo, job_id: uuid.UUI
         return None
 
 
-async def _transient_or_failed(ctx: HandlerContext, jobs: JobControl, job: TranscodeJob, reason: str, detail: str, retryable: bool, owner: str) -> None:
-    """Hand a retryable failure back with backoff while attempts remain, else FAILED with ``reason``."""
+async def _drop_partial_upload(store: MediaStore, prefix: str, uploaded: set[str], job_id: uuid.UUID) -> None:
+    """Delete the segments a FAILED job uploaded during its pass (best effort: nothing points at them)."""
+    if not uploaded:
+        return
+    try:
+        await asyncio.to_thread(store.delete_prefix, prefix)
+    except Exception:  # noqa: BLE001 - an orphan prefix is garbage, not an error a user sees
+        log.exception("transcode.partial_upload_not_deleted", job_id=str(job_id), prefix=prefix)
+
+
+async def _transient_or_failed(ctx: HandlerContext, jobs: JobControl, job: TranscodeJob, reason: str, detail: str, retryable: bool, owner: str) -> bool:
+    """Hand a retryable failure back with backoff while attempts remain (returns False), else FAILED
+    with ``reason`` (returns True)."""
     settings: TranscoderSettings = jobs.settings
     if retryable and job.attempt < settings.max_delivery_attempts:
         delay = min(settings.retry_backoff_seconds * (2 ** (job.attempt - 1)), RETRY_BACKOFF_MAX_SECONDS)
@@ -297,8 +372,9 @@ async def _transient_or_failed(ctx: HandlerContext, jobs: JobControl, job: Trans
             await jobs.release(job.id, job.message, delay_seconds=delay, attempt=job.attempt)
         except Exception:  # noqa: BLE001 - broker or database down: the lease expires and the reaper retries
             log.exception("transcode.release_failed", job_id=str(job.id))
-        return
+        return False
     await _finish_failed(ctx, job, reason, detail, retryable, owner)
+    return True
 
 
 async def on_uploaded(ctx: HandlerContext, event: VideoUploadedV1) -> None:
