@@ -906,6 +906,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  overhead               pipeline wall / wall of a bare single pass run just before it "
             f"(paired bare {bare_wall:.1f} s{spread([b.wall for b in paired_bare])}); per run: "
             + ", ".join(f"{r:.3f}x" for r in ratios)
+            + f"; against the bare single pass above (no stack up): {wall / single.wall:.2f}x"
         )
         to_job = statistics.median(p.to_job for p in pipeline_runs)
         after_job = statistics.median(p.after_job for p in pipeline_runs)
