@@ -669,3 +669,28 @@ def test_complete_that_reached_s3_but_not_the_database_is_finished_on_retry(uplo
     assert ev["sourceSizeBytes"] == 1234 and ev["checksum"] == s3.head_object(Bucket=bucket, Key=key)[
         "ETag"
     ].strip('"')
+
+
+def test_video_deleted_before_its_created_event_stays_deleted(upload, alice, platform_settings):
+    """Out of order (video.created retried after video.deleted went through): the video must not come
+    back, so no upload session can be opened for it."""
+    from sqlalchemy import text
+
+    client, _cap, _s3 = upload
+    vid = uuid.uuid4()
+    publish_event(platform_settings, VideoDeletedV1(video_id=vid, owner_id=alice.id))
+    created = publish_event(
+        platform_settings,
+        VideoCreatedV1(video_id=vid, owner_id=alice.id, title="Late", source_mime="video/mp4", source_size_bytes=100),
+    )
+
+    def handled() -> bool:
+        async def _read() -> bool:
+            async with client.app.state.db.session() as s:
+                row = await s.execute(text("SELECT 1 FROM inbox WHERE event_id = :id"), {"id": created})
+                return row.first() is not None
+
+        return client.portal.call(_read)
+
+    wait_until(handled, message="video.created handled")
+    _problem(client.post(f"/api/videos/{vid}/uploads", headers=alice.headers), 404, "VIDEO_NOT_FOUND")

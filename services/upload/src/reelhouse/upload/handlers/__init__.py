@@ -18,7 +18,8 @@ log = structlog.get_logger(__name__)
 
 
 async def on_video_created(ctx: HandlerContext, event: VideoCreatedV1) -> None:
-    """Remember the video (owner, declared MIME type and size) so sessions can be opened for it."""
+    """Remember the video (owner, declared MIME type and size) so sessions can be opened for it. A row
+    that already exists (a duplicate, or the tombstone of a video deleted first) is left as it is."""
     await ctx.session.execute(
         pg_insert(VideoProjection.__table__)
         .values(
@@ -40,11 +41,23 @@ async def on_video_deleted(ctx: HandlerContext, event: VideoDeletedV1) -> None:
     VIDEO_DELETED. This system-driven end deliberately bypasses the user-facing table of seed 003
     section 1.5 (which has no INITIATED -> CANCELED): the video is gone, so no status may stay open.
     A COMPLETED session keeps its status; its source object is deleted. Idempotent (S3 abort and delete
-    ignore what is already gone)."""
-    proj = await ctx.session.get(VideoProjection, event.video_id, with_for_update=True)
-    if proj is not None:
-        proj.deleted = True
-        ctx.session.add(proj)
+    ignore what is already gone).
+
+    The projection row is marked deleted, or written as a tombstone when video.created has not arrived
+    yet (it can come later: a failed first delivery goes round the retry queue while video.deleted does
+    not), so a late video.created can never bring the video back."""
+    await ctx.session.execute(
+        pg_insert(VideoProjection.__table__)
+        .values(
+            video_id=event.video_id,
+            owner_id=event.owner_id or "",
+            source_mime="",
+            source_size_bytes=0,
+            deleted=True,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_update(index_elements=["video_id"], set_={"deleted": True})
+    )
     store = MultipartStore(ctx.extras["app"].state.settings)
     sessions = (await ctx.session.execute(select(UploadSession).where(UploadSession.video_id == event.video_id).with_for_update())).scalars()
     for s in sessions:
