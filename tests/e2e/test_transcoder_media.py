@@ -65,6 +65,8 @@ BUILDERS = {
     "xvid.avi": lambda o: _ff(*_IN, "-vf", "scale=640:360", "-c:v", "mpeg4", "-q:v", "4", "-c:a", "libmp3lame", str(o)),
     "phone.3gp": lambda o: _ff(*_IN, "-vf", "scale=352:288", "-c:v", "h263", "-c:a", "aac", "-ar", "16000", "-ac", "1", "-b:a", "32k", str(o)),
     "windows.wmv": lambda o: _ff(*_IN, "-vf", "scale=640:360", "-c:v", "wmv2", "-b:v", "1M", "-c:a", "wmav2", "-ac", "2", str(o)),
+    # a "live photo"-length clip: shorter than any poster window and than half a thumbnail interval
+    "short_0.3s.mp4": lambda o: _ff("-t", "0.3", "-i", str(BBB), "-vf", "scale=640:360", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", str(o)),
 }
 
 NOT_VIDEO = {
@@ -270,3 +272,21 @@ def test_storyboard_sprite_and_webvtt_index_are_served_through_the_edge(awkward,
     sprite = httpx.get(sprite_url, timeout=30)
     assert sprite.status_code == 200 and sprite.headers["content-type"] == "image/jpeg"
     assert _ffprobe_bytes(sprite.content, "-show_entries", "stream=width,height")["streams"][0] == {"width": 320, "height": 90}
+
+
+def test_a_clip_of_a_third_of_a_second_gets_its_poster_thumbnail_and_storyboard(awkward, db_query):
+    """ffmpeg's thumbnail filter refuses a one-frame window and its fps filter rounds a 0.3 s clip away:
+    the job must still end READY on its first attempt, with every picture readable through the edge."""
+    client, _ = awkward
+    final = _ready(awkward, "short_0.3s.mp4")
+    _assert_plays_as_h264_420(final)
+    (attempt,) = db_query("transcoder", "SELECT attempt FROM transcode_jobs WHERE video_id = %s AND status = 'COMPLETED'", (uuid.UUID(final["id"]),))[0]
+    assert attempt == 1
+    playback = client.playback(final["id"])
+    poster = httpx.get(playback["posterUrl"], timeout=30)
+    assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
+    assert _ffprobe_bytes(poster.content, "-show_entries", "stream=width,height")["streams"][0] == {"width": 640, "height": 360}
+    vtt = httpx.get(playback["storyboardUrl"], timeout=30)
+    assert vtt.status_code == 200 and [line for line in vtt.text.splitlines() if "#xywh=" in line] == ["sprite_001.jpg#xywh=0,0,160,90"]
+    thumbs = db_query("gallery", "SELECT count(*) FROM video_assets WHERE video_id = %s AND type = 'THUMBNAIL'", (uuid.UUID(final["id"]),))
+    assert thumbs[0][0] == 1
