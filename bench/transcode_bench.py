@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from reelhouse.client import ReelhouseClient
     from reelhouse.platform.settings import PlatformSettings
+    from reelhouse.transcoder.adapters.ffmpeg import ImagePlan
     from reelhouse.transcoder.domain.ladder import MediaInfo, Rendition
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -254,14 +255,18 @@ def bare_single_pass(
     preset: str,
     segment: float,
     verbose: bool,
+    images: ImagePlan | None = None,
 ) -> Timing:
-    """Time the worker's one-pass ladder encode of ``clip`` into ``out`` (seconds wall and CPU)."""
+    """Time the worker's one-pass ladder encode of ``clip`` into ``out`` (seconds wall and CPU); with
+    ``images``, the pictures too (the worker's real argv)."""
     from reelhouse.transcoder.adapters import ffmpeg as ff
 
     prepare_out_dir(out, renditions)
-    argv = ff.build_hls_command(clip, out, renditions, info, segment_seconds=segment, preset=preset)
+    if images is not None:
+        ff.prepare_image_dirs(out, images)
+    argv = ff.build_hls_command(clip, out, renditions, info, segment_seconds=segment, preset=preset, images=images)
     if verbose:
-        log(f"single pass argv: {shlex.join(argv)}")
+        log(f"{'worker' if images else 'single'} pass argv: {shlex.join(argv)}")
     return timed(lambda: run_hls(argv, info.duration_seconds, out))
 
 
@@ -291,26 +296,14 @@ def one_run_per_rendition(
 
 
 def worker_pass(
-    clip: Path,
-    info: MediaInfo,
-    renditions: Sequence[Rendition],
-    out: Path,
-    preset: str,
-    segment: float,
-    thumbnail_count: int,
-    verbose: bool,
+    clip: Path, info: MediaInfo, renditions: Sequence[Rendition], out: Path, preset: str, segment: float, thumbnail_count: int, verbose: bool
 ) -> Timing:
     """Time the worker's real pass: the ladder plus poster candidates, thumbnails and storyboard sprites
     from the same decode (seconds wall and CPU); raises if a picture is missing."""
     from reelhouse.transcoder.adapters import ffmpeg as ff
 
-    prepare_out_dir(out, renditions)
     plan = ff.plan_images(info, thumbnail_count)
-    ff.prepare_image_dirs(out, plan)
-    argv = ff.build_hls_command(clip, out, renditions, info, segment_seconds=segment, preset=preset, images=plan)
-    if verbose:
-        log(f"worker pass argv: {shlex.join(argv)}")
-    timing = timed(lambda: run_hls(argv, info.duration_seconds, out))
+    timing = bare_single_pass(clip, info, renditions, out, preset, segment, verbose, images=plan)
     images, storyboard = ff.collect_images(out, plan)
     if images is None or storyboard is None:
         raise RuntimeError(f"the worker pass wrote no poster, thumbnails or storyboard in {out}")
