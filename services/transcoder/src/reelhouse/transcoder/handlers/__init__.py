@@ -189,6 +189,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
     def mark(name: str) -> None:
         now = time.monotonic()
         phases[name], phase_start[0] = now - phase_start[0], now
+
     prefix = f"videos/{video_id}/{job.id}"
     uploaded: set[str] = set()  # package files already in the bucket (relative paths)
     encoding_done = asyncio.Event()
@@ -217,10 +218,11 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
         info = await asyncio.to_thread(ff.probe, source)
         check_limits(info, settings.max_duration_seconds, settings.max_pixels)
         renditions = plan_ladder(info)
+        mark("probe")
         out = work / "hls"
         # One ffmpeg pass decodes the source once and writes the ladder, the poster candidates, the
-        # thumbnails and the storyboard sprites (bench/README.md has the figures). Pictures the pass could
-        # not make (a clip shorter than any poster window, say) are made separately afterwards. Finished
+        # thumbnails and the storyboard sprites (bench/README.md has the figures). A picture the pass
+        # did not write (none is known to be left out) is made by a separate ffmpeg run afterwards. Finished
         # segments go up to the bucket while the pass runs (nothing points at the job prefix yet).
         segments_up = asyncio.create_task(_upload_segments_while_encoding(store, out, prefix, renditions, uploaded, encoding_done, job.id))
         try:
