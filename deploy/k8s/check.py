@@ -20,8 +20,10 @@ What is checked (tests/deploy runs the same functions as part of ``make test``):
 - KEDA: the ScaledObject scales the transcoder Deployment on its real queue (rabbitmq trigger over the
   management API, QueueLength, about 5 per replica), its TriggerAuthentication and Secret resolve, and
   the pod's grace period covers the worker's graceful stop;
-- images: every image is built from a Dockerfile of this repository (and by the Tiltfile) or is a
-  pinned upstream image; Dockerfiles use pinned bases, a dependencies-only uv layer and a non-root user;
+- images: every image is built from a Dockerfile of this repository (the service images from the one
+  service recipe, with a ``docker-bake.json`` target and Tiltfile build arguments naming the service)
+  or is a pinned upstream image; Dockerfiles use pinned bases, a dependencies-only uv layer and a
+  non-root user;
 - Tiltfile: parsed and evaluated (starlark-pyo3) with stand-ins for Tilt's functions, then its images,
   resources, port forwards and dependencies are checked against the rendered overlay.
 
@@ -51,6 +53,12 @@ SERVICES = ("gallery", "upload", "transcoder", "streaming", "chat")
 OUR_IMAGES = "reelhouse/"
 NGINX_IMAGE = "reelhouse/nginx"
 NGINX_DOCKERFILE = "deploy/k8s/images/nginx/Dockerfile"
+#: The one recipe of every Python service image; ``SERVICE`` (and ``APT_PACKAGES``) pick the service.
+SERVICE_DOCKERFILE = "deploy/docker/service.Dockerfile"
+#: ``docker buildx bake`` definition: one target per image, with the build arguments of each.
+BAKE_FILE = "docker-bake.json"
+#: Services whose image needs ffmpeg (the transcoder's pipeline; the streaming service remuxes recordings).
+FFMPEG_SERVICES = frozenset({"transcoder", "streaming"})
 KEDA_SCHEMAS = {
     "ScaledObject": "scaledobject-keda.sh-v1alpha1.json",
     "TriggerAuthentication": "triggerauthentication-keda.sh-v1alpha1.json",
@@ -644,11 +652,67 @@ def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
 
 
 def dockerfile_for(image: str, root: Path = ROOT) -> Path:
-    """Where the Dockerfile of one of our images lives (by convention; the Tiltfile says the same)."""
-    name = image.split(":", 1)[0].split("@", 1)[0].removeprefix(OUR_IMAGES)
+    """The Dockerfile one of our images is built from: the nginx image's own, else the service recipe."""
     if image.startswith(NGINX_IMAGE):
         return root / NGINX_DOCKERFILE
-    return root / "services" / name / "Dockerfile"
+    return root / SERVICE_DOCKERFILE
+
+
+def service_of(image: str) -> str:
+    """``reelhouse/transcoder:dev`` -> ``transcoder``."""
+    return image.split(":", 1)[0].split("@", 1)[0].removeprefix(OUR_IMAGES)
+
+
+def service_build_args(service: str) -> dict[str, str]:
+    """The build arguments a service image needs (what docker-bake.json and the Tiltfile must pass)."""
+    return {"SERVICE": service, **({"APT_PACKAGES": "ffmpeg"} if service in FFMPEG_SERVICES else {})}
+
+
+def check_build_args(where: str, service: str, args: dict[str, Any]) -> list[str]:
+    """``args`` name ``service`` and carry every Debian package it needs (more packages are allowed)."""
+    problems = []
+    if args.get("SERVICE") != service:
+        problems.append(f"{where}: build argument SERVICE is {args.get('SERVICE')!r}, not {service!r}")
+    wanted = set(service_build_args(service).get("APT_PACKAGES", "").split())
+    missing = wanted - set(str(args.get("APT_PACKAGES", "")).split())
+    if missing:
+        problems.append(f"{where}: build argument APT_PACKAGES lacks {' '.join(sorted(missing))}")
+    return problems
+
+
+def check_bake(root: Path = ROOT) -> list[str]:
+    """docker-bake.json has a target per service (the service recipe, its build arguments, the tag
+    reelhouse/<service>:dev) and one for the nginx image."""
+    path = root / BAKE_FILE
+    try:
+        bake = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return [f"{BAKE_FILE}: {exc}"]
+    targets: dict[str, dict] = bake.get("target") or {}
+
+    def resolved(name: str) -> dict:
+        merged: dict = {}
+        for parent in targets.get(name, {}).get("inherits") or []:
+            merged.update(resolved(parent))
+        merged.update(targets.get(name, {}))
+        return merged
+
+    problems = []
+    for name, dockerfile in [*((svc, SERVICE_DOCKERFILE) for svc in SERVICES), ("nginx", NGINX_DOCKERFILE)]:
+        where = f"{BAKE_FILE} target {name}"
+        if name not in targets:
+            problems.append(f"{where}: missing")
+            continue
+        target = resolved(name)
+        if target.get("dockerfile") != dockerfile or target.get("context", ".") != ".":
+            problems.append(f"{where}: not built from {dockerfile} with the repository root as context")
+        if f"{OUR_IMAGES}{name}:dev" not in (target.get("tags") or []):
+            problems.append(f"{where}: not tagged {OUR_IMAGES}{name}:dev")
+        if name in SERVICES:
+            problems += check_build_args(where, name, target.get("args") or {})
+    if set((bake.get("group") or {}).get("default", {}).get("targets") or []) != {*SERVICES, "nginx"}:
+        problems.append(f"{BAKE_FILE}: the default group does not build every image")
+    return problems
 
 
 def is_pinned(image: str) -> bool:
@@ -674,17 +738,19 @@ def check_images(objects: Iterable[dict], root: Path = ROOT) -> list[str]:
                     problems.append(
                         f"{where}: image {image} has no Dockerfile ({dockerfile_for(image, root).relative_to(root)})"
                     )
+                elif not image.startswith(NGINX_IMAGE) and not (root / "services" / service_of(image)).is_dir():
+                    problems.append(f"{where}: image {image} names no service under services/")
             elif not is_pinned(image):
                 problems.append(f"{where}: image {image!r} is not pinned to an exact version or digest")
     return problems
 
 
 def check_dockerfiles(root: Path = ROOT) -> list[str]:
-    """Pinned bases, non-root users; Python services: a dependencies-only uv layer before the source,
-    editable workspace install (migrations stay at their repository path); ffmpeg in the transcoder."""
+    """Pinned bases, non-root users; the service recipe: a required ``SERVICE`` argument, a
+    dependencies-only uv layer before the source, editable workspace install (migrations stay at their
+    repository path), the ``APT_PACKAGES`` installed, and ``reelhouse-<SERVICE>`` as the entrypoint."""
     problems = []
-    files = [root / "services" / s / "Dockerfile" for s in SERVICES] + [root / NGINX_DOCKERFILE]
-    for path in files:
+    for path in (root / SERVICE_DOCKERFILE, root / NGINX_DOCKERFILE):
         where = str(path.relative_to(root))
         if not path.exists():
             problems.append(f"{where}: missing")
@@ -712,55 +778,36 @@ def check_dockerfiles(root: Path = ROOT) -> list[str]:
         users = [rest for instr, rest in instrs if instr == "USER"]
         if not users or users[-1].split(":")[0] in ("0", "root"):
             problems.append(f"{where}: the final stage does not switch to a non-root USER")
-        if path.parent.parent.name != "services":
-            continue
-        svc = path.parent.name
-        text = [(i, r) for i, r in instrs]
-        dep_sync = next(
-            (
-                n
-                for n, (i, r) in enumerate(text)
-                if i == "RUN"
-                and "uv sync" in r
-                and "--no-install-workspace" in r
-                and f"--package reelhouse-{svc}" in r
-            ),
-            None,
-        )
-        src_copy = next(
-            (
-                n
-                for n, (i, r) in enumerate(text)
-                if i == "COPY" and re.search(rf"(^|\s)(libs|services/{svc})(\s|/|$)", r)
-            ),
-            None,
-        )
-        full_sync = next(
-            (
-                n
-                for n, (i, r) in enumerate(text)
-                if i == "RUN"
-                and "uv sync" in r
-                and "--no-install-workspace" not in r
-                and f"--package reelhouse-{svc}" in r
-            ),
-            None,
-        )
-        if dep_sync is None or src_copy is None or dep_sync > src_copy:
-            problems.append(
-                f"{where}: no `uv sync --no-install-workspace --package reelhouse-{svc}` layer before the source is copied"
-            )
-        if full_sync is None or (src_copy is not None and full_sync < src_copy):
-            problems.append(f"{where}: the workspace is not installed after the source is copied")
-        if any("--no-editable" in r for i, r in text if i == "RUN"):
-            problems.append(f"{where}: --no-editable breaks main.py's migrations path")
-        if svc == "transcoder" and not any(
-            i == "RUN" and "ffmpeg" in r and "apt-get install" in r for i, r in text
-        ):
-            problems.append(f"{where}: ffmpeg is not installed from Debian")
-        entry = [json.loads(r) for i, r in text if i == "ENTRYPOINT"]
-        if not entry or entry[-1] != [f"reelhouse-{svc}"]:
-            problems.append(f'{where}: ENTRYPOINT is not ["reelhouse-{svc}"]')
+        if path == root / SERVICE_DOCKERFILE:
+            problems += _check_service_recipe(where, instrs)
+    return problems
+
+
+def _check_service_recipe(where: str, instrs: list[tuple[str, str]]) -> list[str]:
+    problems = []
+    package = "--package reelhouse-${SERVICE}"
+
+    def first(pred: Any) -> int | None:
+        return next((n for n, (i, r) in enumerate(instrs) if pred(i, r)), None)
+
+    dep_sync = first(lambda i, r: i == "RUN" and "uv sync" in r and "--no-install-workspace" in r and package in r)
+    src_copy = first(lambda i, r: i == "COPY" and re.search(r"(^|\s)(libs|services/\$\{SERVICE\})(\s|/|$)", r))
+    full_sync = first(lambda i, r: i == "RUN" and "uv sync" in r and "--no-install-workspace" not in r and package in r)
+    if first(lambda i, r: i == "ARG" and r.strip() == "SERVICE") is None:
+        problems.append(f"{where}: no required build argument SERVICE")
+    if dep_sync is None or src_copy is None or dep_sync > src_copy:
+        problems.append(f"{where}: no `uv sync --no-install-workspace {package}` layer before the source is copied")
+    if full_sync is None or (src_copy is not None and full_sync < src_copy):
+        problems.append(f"{where}: the workspace is not installed after the source is copied")
+    if any("--no-editable" in r for i, r in instrs if i == "RUN"):
+        problems.append(f"{where}: --no-editable breaks main.py's migrations path")
+    if first(lambda i, r: i == "RUN" and "apt-get install" in r and "${APT_PACKAGES}" in r) is None:
+        problems.append(f"{where}: the APT_PACKAGES build argument is not installed from Debian")
+    if first(lambda i, r: i == "ENV" and "REELHOUSE_SERVICE=${SERVICE}" in r) is None:
+        problems.append(f"{where}: no ENV REELHOUSE_SERVICE=${{SERVICE}} for the entrypoint")
+    entry = [json.loads(r) for i, r in instrs if i == "ENTRYPOINT"]
+    if not entry or not any('exec "reelhouse-${REELHOUSE_SERVICE}" "$@"' in part for part in entry[-1]):
+        problems.append(f'{where}: ENTRYPOINT does not exec reelhouse-${{REELHOUSE_SERVICE}} with its arguments')
     return problems
 
 
@@ -909,6 +956,8 @@ def check_tiltfile(root: Path, rendered: list[dict]) -> list[str]:
     for image in sorted(ours - set(built)):
         problems.append(f"Tiltfile: no docker_build for {image}")
     for ref, b in sorted(built.items()):
+        if ref.removeprefix(OUR_IMAGES) in SERVICES:
+            problems += check_build_args(f"Tiltfile: {ref}", ref.removeprefix(OUR_IMAGES), b.get("build_args") or {})
         dockerfile = root / b.get("context", ".") / b.get("dockerfile", "Dockerfile")
         if not dockerfile.exists():
             problems.append(f"Tiltfile: {ref} is built from {b.get('dockerfile')}, which does not exist")
@@ -1014,6 +1063,7 @@ def check_raw(root: Path = ROOT) -> list[str]:
     problems += check_pods(objects)
     problems += check_images(objects, root)
     problems += check_dockerfiles(root)
+    problems += check_bake(root)
     problems += check_keda(
         objects, KedaExpectations(expected_queue(), transcoder_shutdown_grace_default()), rendered=False
     )

@@ -66,13 +66,12 @@ def raw_objects(k8s: ModuleType) -> list[tuple[str, dict]]:
 @pytest.fixture()
 def deploy_copy(tmp_path: Path) -> Path:
     """A copy of everything the checks read, laid out like the repository, safe to break."""
-    for rel in ("deploy/k8s", "deploy/local/nginx"):
+    for rel in ("deploy/k8s", "deploy/local/nginx", "deploy/docker"):
         shutil.copytree(ROOT / rel, tmp_path / rel, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(ROOT / "Tiltfile", tmp_path / "Tiltfile")
-    for dockerfile in ROOT.glob("services/*/Dockerfile"):
-        target = tmp_path / dockerfile.relative_to(ROOT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(dockerfile, target)
+    for rel in ("Tiltfile", "docker-bake.json"):
+        shutil.copy2(ROOT / rel, tmp_path / rel)
+    for service in ROOT.glob("services/*/pyproject.toml"):  # the checks look for services/<name>/
+        (tmp_path / service.parent.relative_to(ROOT)).mkdir(parents=True, exist_ok=True)
     return tmp_path
 
 

@@ -108,3 +108,27 @@ def test_a_broken_tiltfile_fails(k8s, kubectl, dev_objects, deploy_copy, edit):
     )
     problems = k8s.check_tiltfile(deploy_copy, dev_objects)
     assert len(problems) == 1 and problems[0].startswith("Tiltfile:"), problems
+
+
+def test_a_service_image_without_ffmpeg_fails_the_bake_and_tilt_checks(k8s, kubectl, dev_objects, deploy_copy, edit):
+    edit(deploy_copy / "docker-bake.json", '"args": {"SERVICE": "transcoder", "APT_PACKAGES": "ffmpeg"}', '"args": {"SERVICE": "transcoder"}')
+    assert k8s.check_raw(deploy_copy) == ["docker-bake.json target transcoder: build argument APT_PACKAGES lacks ffmpeg"]
+    edit(deploy_copy / "Tiltfile", "APT_PACKAGES = {'transcoder': 'ffmpeg', 'streaming': 'ffmpeg'}", "APT_PACKAGES = {'transcoder': 'ffmpeg'}")
+    assert k8s.check_tiltfile(deploy_copy, dev_objects) == ["Tiltfile: reelhouse/streaming: build argument APT_PACKAGES lacks ffmpeg"]
+
+
+def test_a_bake_target_for_the_wrong_service_fails(k8s, deploy_copy, edit):
+    edit(deploy_copy / "docker-bake.json", '"args": {"SERVICE": "chat"}', '"args": {"SERVICE": "gallery"}')
+    assert k8s.check_raw(deploy_copy) == ["docker-bake.json target chat: build argument SERVICE is 'gallery', not 'chat'"]
+
+
+def test_a_service_recipe_that_installs_the_source_before_the_dependencies_fails(k8s, deploy_copy, edit):
+    recipe = deploy_copy / "deploy/docker/service.Dockerfile"
+    edit(recipe, "uv sync --frozen --no-dev --no-install-workspace --package reelhouse-${SERVICE}", "uv sync --frozen --no-dev --package reelhouse-${SERVICE}")
+    problems = k8s.check_raw(deploy_copy)
+    assert problems == [
+        "deploy/docker/service.Dockerfile: no `uv sync --no-install-workspace --package reelhouse-${SERVICE}` layer before the source is copied",
+        "deploy/docker/service.Dockerfile: the workspace is not installed after the source is copied",
+    ]
+    edit(recipe, 'ENTRYPOINT ["/bin/sh", "-c", "exec \\"reelhouse-${REELHOUSE_SERVICE}\\" \\"$@\\"", "reelhouse"]', 'ENTRYPOINT ["reelhouse-gallery"]')
+    assert k8s.check_raw(deploy_copy)[-1] == "deploy/docker/service.Dockerfile: ENTRYPOINT does not exec reelhouse-${REELHOUSE_SERVICE} with its arguments"
