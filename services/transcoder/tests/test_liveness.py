@@ -62,8 +62,19 @@ def test_the_read_offset_estimate_never_runs_more_than_one_segment_ahead_of_what
     assert live.observe(1.0, produced_seconds=8.0, input_bytes=50, input_size_bytes=100) == pytest.approx(12.0)
     # A sparse stretch: the offset says 30 s, segments say 28 s: the offset wins within the lead.
     assert live.observe(2.0, produced_seconds=28.0, input_bytes=60, input_size_bytes=100) == pytest.approx(32.0)
-    # The offset seen so far (60 %) stands; one more segment written lets the estimate move on.
-    assert live.observe(3.0, produced_seconds=29.0, input_bytes=30, input_size_bytes=100) == pytest.approx(33.0)
+    # The offset moved back (30 %): the estimate follows it, the percentage does not go back.
+    assert live.observe(3.0, produced_seconds=29.0, input_bytes=30, input_size_bytes=100) == pytest.approx(32.0)
+
+
+def test_an_mp4_read_first_at_its_end_then_from_its_start_stays_alive_and_overshoots_by_one_segment_at_most() -> None:
+    # The index (moov) of a camera MP4 sits at the end: ffmpeg reads it first, then the media from the start.
+    live = PassLiveness(duration_seconds=600, stall_timeout_seconds=10, started_at=0.0, lead_seconds=4)
+    assert live.observe(1.0, input_bytes=999_000, input_size_bytes=1_000_000) == pytest.approx(4 / 6)
+    percents = []
+    for second in range(2, 120):
+        percents.append(live.observe(float(second), input_bytes=second * 1000, input_size_bytes=1_000_000, produced_seconds=(second // 5) * 4.0))
+        assert not live.stalled(float(second))
+    assert percents == sorted(percents) and percents[-1] > 10.0
 
 
 def test_without_segments_the_read_offset_is_the_estimate() -> None:

@@ -12,10 +12,11 @@ So :class:`PassLiveness` combines three signals, each optional, sampled by the s
 * ``output_seconds``: ffmpeg's ``out_time_us`` (exact when it comes; often only at the end);
 * ``produced_seconds``: media seconds already written as complete HLS segments (exact, one segment at a
   time: keyframes are forced every segment length, so *k* finished segments cover *k* segment lengths);
-* ``input_bytes`` of ``input_size_bytes``: how far ffmpeg has read its source file (``pos`` in
-  ``/proc/<pid>/fdinfo``). It moves continuously, but bytes are not seconds (bit rate varies), so this
-  estimate is never allowed to run more than ``lead_seconds`` (one segment) ahead of what has been
-  written.
+* ``input_bytes`` of ``input_size_bytes``: where ffmpeg is reading its source file (``pos`` in
+  ``/proc/<pid>/fdinfo``). It moves continuously, but bytes are not seconds (bit rate varies, and an MP4
+  whose index sits at the end is first read at its end, then from the start), so this estimate is never
+  allowed to run more than ``lead_seconds`` (one segment) ahead of what has been written. Any change of
+  the offset, forwards or backwards, is activity: the process is reading.
 
 Progress is the best of the confirmed figures and the bounded estimate, as a percentage that never goes
 backwards and stays below 100 until the process has exited successfully. Liveness: the pass is alive
@@ -78,8 +79,9 @@ class PassLiveness:
         """Record the signals sampled at ``now`` (None = not available this time) and return the
         progress percentage (0..99.9, never lower than a previous return).
 
-        Any signal larger than before (all start at 0) counts as activity. A signal that goes down (ffmpeg re-reading
-        an index, say) is ignored: it neither proves life nor lowers the progress.
+        Any signal larger than before (all start at 0) counts as activity; so does any change of
+        ``input_bytes`` (a seek back is reading too). The estimate uses the latest offset, and the
+        percentage never goes down.
         """
         moved = False
         if output_seconds is not None and output_seconds > self.output_seconds:
@@ -88,7 +90,7 @@ class PassLiveness:
             self.frames, moved = frames, True
         if produced_seconds is not None and produced_seconds > self.produced_seconds:
             self.produced_seconds, moved = produced_seconds, True
-        if input_bytes is not None and input_bytes > self.input_bytes:
+        if input_bytes is not None and input_bytes != self.input_bytes:
             self.input_bytes, moved = input_bytes, True
         if moved:
             self.last_activity = now
