@@ -223,6 +223,22 @@ def test_malformed_event_is_dead_lettered_and_consumer_keeps_running(gallery, al
     wait_until(lambda: _status(client, alice, vid)["status"] == "UPLOADING", message="consumer still alive")
 
 
+def test_patch_publishes_video_updated_with_the_new_version(gallery, alice, platform_settings):
+    """Every copy of the visibility (streaming's playback projection) learns of the change (docs/security.md)."""
+    client, _ = gallery
+    vid = _create(client, alice, visibility="public")["id"]
+    with EventCapture(platform_settings, ["video.updated.v1"]) as cap:
+        r = client.patch(f"/api/videos/{vid}", json={"visibility": "private"}, headers=alice)
+        assert r.status_code == 200 and r.json()["visibility"] == "private"
+        first = cap.wait_for(lambda e: e["data"]["videoId"] == vid)[0]["data"]
+        client.patch(f"/api/videos/{vid}", json={"title": "Renamed"}, headers=alice)
+        events = cap.wait_for(lambda e: e["data"]["videoId"] == vid, count=2)
+    assert first["visibility"] == "private" and first["ownerId"]
+    second = max((e["data"] for e in events), key=lambda d: d["version"])
+    assert second["version"] > first["version"]
+    assert (second["title"], second["visibility"]) == ("Renamed", "private")
+
+
 def test_delete_publishes_video_deleted(gallery, alice, platform_settings):
     client, _ = gallery
     vid = _create(client, alice)["id"]

@@ -43,7 +43,12 @@ class PlatformSettings(BaseSettings):
     jwt_algorithm: str = "HS256"
     jwt_audience: str | None = None
     playback_signing_secret: str = "reelhouse-dev-playback-secret-change-me"
-    playback_url_ttl_seconds: int = Field(default=6 * 3600, ge=60)
+    playback_url_ttl_seconds: int = Field(default=900, ge=60)
+    """Lifetime (s) of a signed VOD playback URL, and so the longest time a URL issued before a video was
+    made private or deleted keeps playing it (edge objects included): docs/security.md. Players get new
+    URLs from ``GET /api/videos/{id}/playback`` before ``expiresAt``."""
+    live_playback_url_ttl_seconds: int = Field(default=6 * 3600, ge=60)
+    """Lifetime (s) of a signed live playlist URL (players reload the same URL for the whole stream)."""
     edge_base_url: str = "http://127.0.0.1:8080"
 
     http_host: str = "127.0.0.1"
