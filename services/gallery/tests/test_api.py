@@ -239,6 +239,20 @@ def test_patch_publishes_video_updated_with_the_new_version(gallery, alice, plat
     assert (second["title"], second["visibility"]) == ("Renamed", "private")
 
 
+def test_nul_bytes_in_json_strings_or_the_query_are_422_not_500(gallery, alice):
+    """PostgreSQL text cannot hold NUL: the platform refuses it up front (docs/security.md)."""
+    client, _ = gallery
+    nul_title = client.post("/api/videos", json={**MP4, "title": "Harbour\x00at dusk"}, headers=alice)
+    vid = _create(client, alice)["id"]
+    nul_patch = client.patch(f"/api/videos/{vid}", json={"description": "\x00"}, headers=alice)
+    nul_query = client.get("/api/videos", params={"q": "a\x00"}, headers=alice)
+    for r in (nul_title, nul_patch, nul_query):
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "VALIDATION_ERROR"
+    assert "\x00" not in _status(client, alice, vid)["description"]
+
+
 def test_delete_publishes_video_deleted(gallery, alice, platform_settings):
     client, _ = gallery
     vid = _create(client, alice)["id"]
