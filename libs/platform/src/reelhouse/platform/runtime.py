@@ -81,6 +81,7 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.check_secrets()  # refuse to start on a development secret outside dev mode
         db = Database(defn.database_url)
         app.state.db = db
         broker = RabbitBroker(settings.amqp_url, logger=None)
