@@ -62,8 +62,20 @@ class PlatformSettings(BaseSettings):
     media_bucket: str = "reelhouse-media"
 
     jwt_secret: str = "reelhouse-dev-jwt-secret-change-me-0123456789"
+    """HS256 key of bearer tokens: the dev scheme, used only while ``jwt_jwks_url`` is unset."""
     jwt_algorithm: str = "HS256"
+    """Token algorithm: HS256 with ``jwt_secret``; RS256 (or ES256...) with ``jwt_jwks_url``."""
     jwt_audience: str | None = None
+    """Required ``aud`` claim when set (always set it with an identity provider)."""
+    jwt_jwks_url: str | None = None
+    """JWKS URL of the identity provider (Cognito ``https://cognito-idp.<region>.amazonaws.com/<pool>/
+    .well-known/jwks.json``, Keycloak ``<realm>/protocol/openid-connect/certs``, Auth0
+    ``https://<tenant>/.well-known/jwks.json``): tokens are then verified with its public keys
+    (``kid``), never with ``jwt_secret``. Needs ``jwt_issuer``."""
+    jwt_issuer: str | None = None
+    """Required ``iss`` claim when set (required with ``jwt_jwks_url``)."""
+    jwt_max_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
+    """Longest accepted token lifetime, ``exp - iat`` in seconds (the dev tokens live 24 h)."""
     playback_signing_secret: str = "reelhouse-dev-playback-secret-change-me"
     playback_url_ttl_seconds: int = Field(default=900, ge=60)
     """Lifetime (s) of a signed VOD playback URL, and so the longest time a URL issued before a video was
@@ -83,6 +95,8 @@ class PlatformSettings(BaseSettings):
         published development default (whatever ``env`` says)."""
         found = []
         for name in self.SECRET_FIELDS:
+            if name == "jwt_secret" and self.jwt_jwks_url:
+                continue  # tokens are verified with the provider's public keys, the secret is unused
             value = getattr(self, name)
             if not value or value == type(self).model_fields[name].default:
                 found.append(f"REELHOUSE_{name.upper()}")
@@ -95,6 +109,8 @@ class PlatformSettings(BaseSettings):
         if self.env.strip().lower() == "dev":
             return
         found = self.insecure_secrets()
+        if self.jwt_jwks_url and not self.jwt_issuer:
+            found.append("REELHOUSE_JWT_ISSUER")
         if found:
             raise InsecureSettings(found)
 
