@@ -16,6 +16,8 @@ Both require ``sub``, ``exp`` and ``iat`` and refuse a token whose lifetime ``ex
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import sys
 import time
 from dataclasses import dataclass
@@ -87,6 +89,33 @@ def verify_token(token: str, settings: PlatformSettings) -> Principal:
             raise jwt.InvalidTokenError(f"token lifetime {lifetime} s exceeds {settings.jwt_max_lifetime_seconds} s")
     except jwt.PyJWTError as exc:
         raise ProblemError(401, "UNAUTHENTICATED", "Invalid or expired token", str(exc)) from exc
+    return Principal(user_id=str(claims["sub"]), username=claims.get("name"))
+
+
+def ticket_key(secret: str, purpose: str) -> bytes:
+    """A key for one purpose derived from a service secret (HMAC-SHA256(secret, purpose)), so a ticket
+    key never equals, nor reveals, the secret it comes from."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def issue_ticket(principal: Principal, audience: str, key: bytes, ttl_seconds: int = 30) -> tuple[str, int]:
+    """A short-lived ticket (an HS256 JWT with ``sub``, ``name``, ``aud`` = ``audience``, ``iat``, ``exp``)
+    standing for ``principal`` at one resource, for URLs where a bearer token must not go (a WebSocket
+    URL is logged by proxies). Returns (ticket, expiry in unix seconds)."""
+    now = int(time.time())
+    claims: dict[str, object] = {"sub": principal.user_id, "aud": audience, "iat": now, "exp": now + ttl_seconds}
+    if principal.username:
+        claims["name"] = principal.username
+    return jwt.encode(claims, key, algorithm="HS256"), now + ttl_seconds
+
+
+def verify_ticket(ticket: str, audience: str, key: bytes) -> Principal:
+    """The :class:`Principal` of a ticket from :func:`issue_ticket` for exactly ``audience``; raises
+    ProblemError 401 ``UNAUTHENTICATED`` when it is forged, expired or for another resource."""
+    try:
+        claims = jwt.decode(ticket, key, algorithms=["HS256"], audience=audience, options={"require": ["sub", "exp", "aud"]})
+    except jwt.PyJWTError as exc:
+        raise ProblemError(401, "UNAUTHENTICATED", "Invalid or expired ticket", str(exc)) from exc
     return Principal(user_id=str(claims["sub"]), username=claims.get("name"))
 
 
