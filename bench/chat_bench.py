@@ -233,11 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     compression = "deflate" if args.deflate else None
 
+    import httpx
+
     from reelhouse.platform.db import drop_database
     from reelhouse.platform.settings import PlatformSettings
 
     port = free_port()
     env = {
+        "REELHOUSE_ENV": "dev",  # the replica runs on the development secrets
         **os.environ,
         "REELHOUSE_HTTP_PORT": str(port),
         "REELHOUSE_DATABASE_PREFIX": "reelhouse_benchchat_",
@@ -263,7 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         from reelhouse.platform.auth import issue_token
         from reelhouse.platform.settings import PlatformSettings as _PS
 
-        post_url = f"{url}?access_token={issue_token('bench-poster', _PS().jwt_secret)}"
+        bench_token = issue_token("bench-poster", _PS().jwt_secret)
+
+        def post_url() -> str:
+            """The socket URL with a fresh 30 s ticket (a JWT never goes in the URL)."""
+            got = httpx.post(f"http://127.0.0.1:{port}/api/streams/{sid}/chat/ticket", headers={"Authorization": f"Bearer {bench_token}"}, timeout=10)
+            return f"{url}?ticket={got.raise_for_status().json()['ticket']}"
 
         # 1. latency at low load
         async def low() -> tuple[list[float], list[float]]:
@@ -273,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             t = asyncio.create_task(_reader(url, lat, counter, None, stop))
             while counter[1] < 1:
                 await asyncio.sleep(0.05)
-            _, acks = await _post_at(post_url, 10, 2.0)
+            _, acks = await _post_at(post_url(), 10, 2.0)
             t.cancel()
             return acks, lat
 
@@ -315,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(1.0)
             t0 = time.monotonic()
             cpu0 = cpu_seconds(proc.pid)
-            sent, _ = asyncio.run(_post_at(post_url, rate, args.seconds))
+            sent, _ = asyncio.run(_post_at(post_url(), rate, args.seconds))
             elapsed = time.monotonic() - t0
             server_cpu = cpu_seconds(proc.pid) - cpu0
             go_stop.set()

@@ -91,6 +91,7 @@ class StackConfig:
 def base_env(cfg: StackConfig) -> dict[str, str]:
     """Environment every process gets: S3 endpoint and edge URL of this stack, unless already set."""
     env = dict(os.environ)
+    env.setdefault("REELHOUSE_ENV", "dev")  # the laptop stack runs on the published development secrets
     env.setdefault("REELHOUSE_S3_ENDPOINT_URL", cfg.s3_url)
     env.setdefault("REELHOUSE_EDGE_BASE_URL", cfg.edge_url)
     env.setdefault("REELHOUSE_RTMP_INGEST_URL", f"rtmp://127.0.0.1:{cfg.rtmp_port}/live")

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
@@ -87,8 +88,17 @@ class Chat:
         await asyncio.wait_for(self.reader, 5)
 
 
+async def ticket(base: str, sid: uuid.UUID, token: str) -> str:
+    """A WebSocket ticket from the same host (``POST /api/streams/{id}/chat/ticket``): the JWT itself
+    never goes into the WebSocket URL (docs/security.md)."""
+    async with httpx.AsyncClient(base_url=base.replace("ws://", "http://"), timeout=10) as http:
+        r = await http.post(f"/api/streams/{sid}/chat/ticket", headers={"Authorization": f"Bearer {token}"})
+        r.raise_for_status()
+        return r.json()["ticket"]
+
+
 async def join(base: str, sid: uuid.UUID, token: str | None = None, last_seq: int | None = None) -> Chat:
-    q = [f"access_token={token}"] if token else []
+    q = [f"ticket={await ticket(base, sid, token)}"] if token else []
     if last_seq is not None:
         q.append(f"lastSeq={last_seq}")
     ws = await connect(f"{base}/ws/streams/{sid}/chat" + ("?" + "&".join(q) if q else ""), open_timeout=10)
@@ -116,6 +126,25 @@ def live_stream(stack, e2e_settings):
         return sid
 
     return _open
+
+
+async def test_the_edge_logs_neither_the_ticket_nor_a_token_of_a_chat_socket(stack, live_stream, tok):
+    """docs/security.md: the JWT never goes in the WebSocket URL (a 30 s ticket does), and the edge's access
+    log drops the query of /ws/ requests."""
+    sid = await live_stream()
+    jwt_token = tok("e2e-logged")
+    tick = await ticket(edge_ws(stack), sid, jwt_token)
+    c = await join(edge_ws(stack), sid, jwt_token)
+    assert (await c.post("hello through the edge"))["type"] == "ack"
+    await c.close()
+    log_file = Path(stack["env"]["REELHOUSE_STACK_RUN_DIR"]) / "edge" / "access.log"
+
+    def logged() -> str:
+        text = log_file.read_text()
+        return text if f"/ws/streams/{sid}/chat?-" in text else ""
+
+    text = await asyncio.to_thread(wait_until, logged, 10, 0.1, "the socket's access log line")
+    assert tick not in text and jwt_token not in text and "ticket=" not in text
 
 
 async def test_unknown_stream_is_refused_through_the_edge(stack):

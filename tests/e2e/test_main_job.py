@@ -124,10 +124,12 @@ def test_a_file_named_mp4_that_is_not_video_fails_with_a_reason(make_client, med
     fake = media_dir / "notes.mp4"
     fake.write_bytes(b"these are meeting notes, not a video\n" * 2000)
     v = client.create_video("not a video", fake)
-    client.upload_file(v["id"], fake)
+    with pytest.raises(ApiError) as refused:  # its first bytes are none of the five containers
+        client.upload_file(v["id"], fake)
+    assert refused.value.status == 422 and refused.value.code == "UNSUPPORTED_FORMAT"
     failed = client.wait_for_status(v["id"], {"READY", "FAILED"}, timeout=60)
     assert failed["status"] == "FAILED"
-    assert failed["failReason"] in ("NO_VIDEO_STREAM", "CORRUPT_SOURCE")
+    assert failed["failReason"] == "UPLOAD_UNSUPPORTED_FORMAT"
     assert failed["playback"]["streamUrl"] is None
     with pytest.raises(ApiError) as err:
         client.playback(v["id"])

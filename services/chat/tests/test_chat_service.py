@@ -13,9 +13,10 @@ import pytest
 from sqlalchemy import text
 from starlette.websockets import WebSocketDisconnect
 
+from reelhouse.chat.http.ws import TICKET_PURPOSE
 from reelhouse.chat.main import build_service
 from reelhouse.contracts.events import StreamEndedV1, StreamStartedV1
-from reelhouse.platform.auth import issue_token
+from reelhouse.platform.auth import Principal, issue_ticket, issue_token, ticket_key
 from reelhouse.platform.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
 
 pytestmark = pytest.mark.service
@@ -79,10 +80,16 @@ def recv_until(ws, pred, timeout: float = 10.0, skip=("presence",)) -> dict:
 _BUF: dict[int, list] = {}
 
 
+def ticket(client, sid, token) -> str:
+    r = client.post(f"/api/streams/{sid}/chat/ticket", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+    return r.json()["ticket"]
+
+
 def connect(client, sid, token=None, last_seq=None):
     q = []
     if token:
-        q.append(f"access_token={token}")
+        q.append(f"ticket={ticket(client, sid, token)}")
     if last_seq is not None:
         q.append(f"lastSeq={last_seq}")
     ws = client.websocket_connect(f"/ws/streams/{sid}/chat" + ("?" + "&".join(q) if q else ""))
@@ -123,11 +130,39 @@ def test_unknown_stream_is_refused_with_a_clear_frame(svc):
 def test_bad_token_is_refused(svc):
     client, settings = svc
     sid = start_stream(client, settings)
-    with client.websocket_connect(f"/ws/streams/{sid}/chat?access_token=nope") as ws:
+    with client.websocket_connect(f"/ws/streams/{sid}/chat?ticket=nope") as ws:
         assert recv(ws)["code"] == "UNAUTHENTICATED"
         with pytest.raises(WebSocketDisconnect) as e:
             recv(ws)
         assert e.value.code == 1008
+
+
+def _refused(client, path) -> dict:
+    with client.websocket_connect(path) as ws:
+        frame = recv(ws)
+        with pytest.raises(WebSocketDisconnect) as e:
+            recv(ws)
+    assert frame["code"] == "UNAUTHENTICATED" and e.value.code == 1008, frame
+    return frame
+
+
+def test_a_jwt_never_goes_in_the_url_only_a_short_ticket_for_one_stream(svc):
+    """docs/security.md: the WebSocket URL (logged by proxies) carries a 30 s ticket for one stream, never
+    the bearer token."""
+    client, settings = svc
+    sid, other = start_stream(client, settings), start_stream(client, settings)
+    token = issue_token("ticket-user", settings.jwt_secret)
+    assert "never goes in a URL" in _refused(client, f"/ws/streams/{sid}/chat?access_token={token}")["message"]
+    r = client.post(f"/api/streams/{sid}/chat/ticket", headers={"Authorization": f"Bearer {token}"})
+    body = r.json()
+    assert body["webSocketPath"] == f"/ws/streams/{sid}/chat?ticket={body['ticket']}"
+    assert token not in body["webSocketPath"]
+    _refused(client, f"/ws/streams/{other}/chat?ticket={body['ticket']}")  # another stream's socket
+    expired, _ = issue_ticket(Principal("ticket-user"), f"chat:{sid}", ticket_key(settings.playback_signing_secret, TICKET_PURPOSE), ttl_seconds=-1)
+    _refused(client, f"/ws/streams/{sid}/chat?ticket={expired}")
+    ws, welcome, _ = connect(client, sid, token)
+    assert post(ws, "hello with a ticket")["type"] == "ack"
+    assert client.post(f"/api/streams/{sid}/chat/ticket").status_code == 401
 
 
 def test_post_receive_history_and_reconnect_with_last_seq(svc):

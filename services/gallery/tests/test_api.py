@@ -223,6 +223,36 @@ def test_malformed_event_is_dead_lettered_and_consumer_keeps_running(gallery, al
     wait_until(lambda: _status(client, alice, vid)["status"] == "UPLOADING", message="consumer still alive")
 
 
+def test_patch_publishes_video_updated_with_the_new_version(gallery, alice, platform_settings):
+    """Every copy of the visibility (streaming's playback projection) learns of the change (docs/security.md)."""
+    client, _ = gallery
+    vid = _create(client, alice, visibility="public")["id"]
+    with EventCapture(platform_settings, ["video.updated.v1"]) as cap:
+        r = client.patch(f"/api/videos/{vid}", json={"visibility": "private"}, headers=alice)
+        assert r.status_code == 200 and r.json()["visibility"] == "private"
+        first = cap.wait_for(lambda e: e["data"]["videoId"] == vid)[0]["data"]
+        client.patch(f"/api/videos/{vid}", json={"title": "Renamed"}, headers=alice)
+        events = cap.wait_for(lambda e: e["data"]["videoId"] == vid, count=2)
+    assert first["visibility"] == "private" and first["ownerId"]
+    second = max((e["data"] for e in events), key=lambda d: d["version"])
+    assert second["version"] > first["version"]
+    assert (second["title"], second["visibility"]) == ("Renamed", "private")
+
+
+def test_nul_bytes_in_json_strings_or_the_query_are_422_not_500(gallery, alice):
+    """PostgreSQL text cannot hold NUL: the platform refuses it up front (docs/security.md)."""
+    client, _ = gallery
+    nul_title = client.post("/api/videos", json={**MP4, "title": "Harbour\x00at dusk"}, headers=alice)
+    vid = _create(client, alice)["id"]
+    nul_patch = client.patch(f"/api/videos/{vid}", json={"description": "\x00"}, headers=alice)
+    nul_query = client.get("/api/videos", params={"q": "a\x00"}, headers=alice)
+    for r in (nul_title, nul_patch, nul_query):
+        assert r.status_code == 422, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "VALIDATION_ERROR"
+    assert "\x00" not in _status(client, alice, vid)["description"]
+
+
 def test_delete_publishes_video_deleted(gallery, alice, platform_settings):
     client, _ = gallery
     vid = _create(client, alice)["id"]

@@ -392,7 +392,7 @@ def test_health_ready_metrics(streaming):
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
     assert "python_info" in client.get("/metrics/").text
-    assert set(defn.handlers) == {"reelhouse.video.created.v1", "reelhouse.transcode.completed.v1", "reelhouse.video.deleted.v1",
+    assert set(defn.handlers) == {"reelhouse.video.created.v1", "reelhouse.transcode.completed.v1", "reelhouse.video.deleted.v1", "reelhouse.video.updated.v1",
                                   "reelhouse.chat.presence.v1"}
     assert set(defn.publishes) == {"reelhouse.playback.viewed.v1", "reelhouse.stream.started.v1", "reelhouse.stream.ended.v1",
                                    "reelhouse.stream.recorded.v1"}

@@ -185,21 +185,21 @@ def test_probe_rotated_reports_display_dimensions(media: dict[str, Path]) -> Non
     assert (info.width, info.height) == (720, 1280)
 
 
-def test_text_file_named_mp4_is_corrupt_source(media: dict[str, Path]) -> None:
-    # ffprobe falls back to the MP4 demuxer (extension) and fails with "moov atom not found".
+def test_text_file_named_mp4_is_unsupported_format(media: dict[str, Path]) -> None:
+    # its first bytes are none of the five containers: refused before ffprobe sees it
     with pytest.raises(MediaRejected) as caught:
         probe(media["text"])
-    assert caught.value.reason is FailReason.CORRUPT_SOURCE
+    assert caught.value.reason is FailReason.UNSUPPORTED_FORMAT
     assert caught.value.retryable is False
-    assert "moov atom not found" in caught.value.detail
+    assert "text" in caught.value.detail
 
 
-def test_png_renamed_mp4_is_no_video_stream(media: dict[str, Path]) -> None:
+def test_png_renamed_mp4_is_unsupported_format(media: dict[str, Path]) -> None:
     with pytest.raises(MediaRejected) as caught:
         probe(media["png"])
-    assert caught.value.reason is FailReason.NO_VIDEO_STREAM
+    assert caught.value.reason is FailReason.UNSUPPORTED_FORMAT
     assert caught.value.retryable is False
-    assert "still image" in caught.value.detail
+    assert "PNG image" in caught.value.detail
 
 
 def test_audio_only_is_no_video_stream(media: dict[str, Path]) -> None:

@@ -319,6 +319,7 @@ def test_h264_level_rises_with_bitrate() -> None:
 def test_fail_reasons_are_stable_codes() -> None:
     assert {reason.value for reason in FailReason} == {
         "UNSUPPORTED_MEDIA",
+        "UNSUPPORTED_FORMAT",
         "NO_VIDEO_STREAM",
         "CORRUPT_SOURCE",
         "UNSUPPORTED_CODEC",
@@ -337,6 +338,7 @@ def test_fail_reasons_are_stable_codes() -> None:
     ("reason", "retryable"),
     [
         (FailReason.UNSUPPORTED_MEDIA, False),
+        (FailReason.UNSUPPORTED_FORMAT, False),
         (FailReason.NO_VIDEO_STREAM, False),
         (FailReason.CORRUPT_SOURCE, False),
         (FailReason.UNSUPPORTED_CODEC, False),

@@ -27,6 +27,13 @@ pytestmark = pytest.mark.service
 MiB = 1024 * 1024
 PART = 5 * MiB
 CLIP = shared_media_dir() / "bigbuckbunny.mp4"
+MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
+"""The first box of an MP4 file: a part 1 that begins with it passes the container check at complete."""
+
+
+def _mp4ish(fill: bytes, size: int) -> bytes:
+    """``size`` bytes that begin like an MP4 file (:data:`MP4_HEAD`), then ``fill`` repeated."""
+    return (MP4_HEAD + fill * size)[:size]
 
 
 @pytest.fixture(scope="module")
@@ -297,7 +304,7 @@ def test_part_checks_at_complete(upload, alice, platform_settings):
         422,
         "PART_SIZE_INVALID",
     )
-    e1 = _put(_url(client, alice, sid, 1), b"a" * PART)
+    e1 = _put(_url(client, alice, sid, 1), _mp4ish(b"a", PART))
     e2 = _put(_url(client, alice, sid, 2), b"b" * 1000)
     good = [{"partNumber": 1, "etag": e1}, {"partNumber": 2, "etag": e2}]
 
@@ -442,7 +449,7 @@ def test_pause_blocks_part_urls_until_resume(upload, alice, platform_settings):
         409,
         "ILLEGAL_SESSION_TRANSITION",
     )
-    e1 = _put(_url(client, alice, sid, 1), b"p" * PART)
+    e1 = _put(_url(client, alice, sid, 1), _mp4ish(b"p", PART))
     r = client.post(f"/api/uploads/{sid}/pause", headers=alice.headers)
     assert r.status_code == 200 and r.json()["status"] == "PAUSED"
     _problem(
@@ -567,7 +574,7 @@ def test_video_deleted_aborts_open_uploads_and_deletes_completed_sources(upload,
     # a completed upload
     done_vid = _video(platform_settings, alice, 100)
     done_sid = _open(client, alice, done_vid)["uploadSessionId"]
-    etag = _put(_url(client, alice, done_sid, 1), b"d" * 100)
+    etag = _put(_url(client, alice, done_sid, 1), _mp4ish(b"d", 100))
     assert (
         client.post(
             f"/api/uploads/{done_sid}/complete",
@@ -651,7 +658,7 @@ def test_complete_that_reached_s3_but_not_the_database_is_finished_on_retry(uplo
     bucket = platform_settings.uploads_bucket
     vid = _video(platform_settings, alice, 1234)
     sid = _open(client, alice, vid)["uploadSessionId"]
-    etag = _put(_url(client, alice, sid, 1), b"c" * 1234)
+    etag = _put(_url(client, alice, sid, 1), _mp4ish(b"c", 1234))
     key = f"sources/{vid}/{sid}"
     s3.complete_multipart_upload(
         Bucket=bucket,
@@ -694,3 +701,39 @@ def test_video_deleted_before_its_created_event_stays_deleted(upload, alice, pla
 
     wait_until(handled, message="video.created handled")
     _problem(client.post(f"/api/videos/{vid}/uploads", headers=alice.headers), 404, "VIDEO_NOT_FOUND")
+
+
+# --- only video goes in (issue 10 item 4; docs/security.md) ---------------------------------------------
+
+HLS_ATTACK = b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nfile:/var/lib/reelhouse/work/secret-recording.ts\n#EXT-X-ENDLIST\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "detected"),
+    [
+        (HLS_ATTACK, "HLS playlist"),
+        (b"ffconcat version 1.0\nfile '/etc/passwd'\n", "ffconcat list"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 600, "PNG image"),
+        (b"these are meeting notes, not a video\n" * 30, "text"),
+    ],
+)
+def test_complete_refuses_what_is_not_one_of_the_five_containers(upload, alice, platform_settings, content, detected):
+    """The reported attack: a text playlist declared as video/mp4. complete answers 422 UNSUPPORTED_FORMAT,
+    the session is FAILED, the object is gone and video.upload_failed (not video.uploaded) is published."""
+    client, cap, s3 = upload
+    vid = _video(platform_settings, alice, len(content))
+    sid = _open(client, alice, vid)["uploadSessionId"]
+    etag = _put(_url(client, alice, sid, 1), content)
+    complete = {"parts": [{"partNumber": 1, "etag": etag}]}
+    body = _problem(client.post(f"/api/uploads/{sid}/complete", json=complete, headers=alice.headers), 422, "UNSUPPORTED_FORMAT")
+    assert detected in body["detected"]
+    assert body["sessionStatus"] == "FAILED"
+    assert _get(client, alice, sid)["status"] == "FAILED"
+    failed = _events(cap, "upload_failed", vid)[0]["data"]
+    assert failed["reason"] == "UNSUPPORTED_FORMAT"
+    listed = s3.list_objects_v2(Bucket=platform_settings.uploads_bucket, Prefix=f"sources/{vid}/")
+    assert listed.get("KeyCount", 0) == 0
+    # a retried complete cannot turn it into an upload
+    _problem(client.post(f"/api/uploads/{sid}/complete", json=complete, headers=alice.headers), 409, "SESSION_FAILED")
+    time.sleep(0.5)
+    assert not [e for e in cap.drain() if e["type"] == "reelhouse.video.uploaded.v1" and e["data"]["videoId"] == vid]

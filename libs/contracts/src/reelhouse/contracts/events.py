@@ -58,6 +58,24 @@ class VideoDeletedV1(EventPayload):
     owner_id: str | None = None
 
 
+class VideoUpdatedV1(EventPayload):
+    """The owner changed a video's title, description or visibility (gallery ``PATCH /api/videos/{id}``).
+
+    Carries the values after the change. ``version`` is the video's version after it (it only grows):
+    a consumer keeps what the highest version said and ignores an older or repeated one, so updates may
+    arrive in any order and before ``video.created`` (version 1). ``visibility`` is ``private`` or
+    ``public``; copies of it (streaming's playback projection) must follow it (docs/security.md).
+    """
+
+    event_type: ClassVar[str] = "reelhouse.video.updated.v1"
+    video_id: uuid.UUID
+    owner_id: str
+    version: int = Field(ge=1)
+    title: str
+    visibility: str
+    description: str | None = None
+
+
 class VideoRetryRequestedV1(EventPayload):
     """The owner asked to re-run the transcode of a FAILED video whose source still exists."""
 
@@ -165,8 +183,9 @@ class TranscodeCompletedV1(EventPayload):
 
 
 class TranscodeFailedV1(EventPayload):
-    """The job failed; ``failReason`` is a stable code (UNSUPPORTED_MEDIA, NO_VIDEO_STREAM, CORRUPT_SOURCE,
-    UNSUPPORTED_CODEC, TRANSCODE_ERROR, TIMEOUT, SOURCE_MISSING); ``retryable`` says whether a retry may help.
+    """The job failed; ``failReason`` is a stable code (UNSUPPORTED_MEDIA, UNSUPPORTED_FORMAT, NO_VIDEO_STREAM,
+    CORRUPT_SOURCE, UNSUPPORTED_CODEC, TRANSCODE_ERROR, TIMEOUT, SOURCE_MISSING); ``retryable`` says whether a
+    retry may help.
     """
 
     event_type: ClassVar[str] = "reelhouse.transcode.failed.v1"
@@ -290,6 +309,7 @@ CATALOGUE: dict[str, type[EventPayload]] = {
     for m in (
         VideoCreatedV1,
         VideoDeletedV1,
+        VideoUpdatedV1,
         VideoRetryRequestedV1,
         VideoUploadStartedV1,
         VideoUploadFailedV1,

@@ -1,10 +1,23 @@
 """OAuth2 bearer JWT verification (DESIGN.md section 4: HS256 with a dev secret locally).
 
-The token's ``sub`` is the user id. ``python -m reelhouse.platform.auth USER_ID`` prints a dev token.
+Two schemes (docs/security.md, "Tokens"):
+
+* dev: HS256 with the shared ``jwt_secret`` (the local stack, the tests; ``python -m
+  reelhouse.platform.auth USER_ID`` prints a dev token);
+* identity provider: with ``jwt_jwks_url`` set, RS256 (or the configured asymmetric algorithm) verified
+  against the provider's JWKS (keys chosen by ``kid``, fetched and cached by PyJWT's ``PyJWKClient``),
+  with ``iss`` (``jwt_issuer``) and ``aud`` (``jwt_audience``) checks. Works with Cognito, Keycloak and
+  Auth0 access or ID tokens whose ``sub`` is the user id.
+
+Both require ``sub``, ``exp`` and ``iat`` and refuse a token whose lifetime ``exp - iat`` exceeds
+``jwt_max_lifetime_seconds``.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import hmac
 import sys
 import time
 from dataclasses import dataclass
@@ -35,18 +48,74 @@ def issue_token(user_id: str, secret: str, ttl_seconds: int = 24 * 3600, algorit
     return jwt.encode(claims, secret, algorithm=algorithm)
 
 
+_SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
+
+
+@functools.lru_cache(maxsize=8)
+def _jwks_client(url: str) -> jwt.PyJWKClient:
+    """One cached JWKS client per URL: keys are kept (``lifespan`` 300 s) and refetched for an unknown
+    ``kid`` (key rotation)."""
+    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+
+
 def verify_token(token: str, settings: PlatformSettings) -> Principal:
-    """Verify signature and expiry; raises ProblemError 401 ``UNAUTHENTICATED`` on any failure."""
+    """Verify signature, expiry, issuer, audience and lifetime (see the module docstring).
+
+    Returns the :class:`Principal`; raises ProblemError 401 ``UNAUTHENTICATED`` on any failure (bad
+    signature, unknown ``kid``, expired, wrong ``iss``/``aud``, lifetime above the maximum, an HS*
+    algorithm in JWKS mode, an unreachable JWKS URL).
+    """
     try:
+        if settings.jwt_jwks_url:
+            if settings.jwt_algorithm.upper() in _SYMMETRIC:
+                raise jwt.InvalidAlgorithmError("a JWKS verifies asymmetric signatures only (set RS256)")
+            key: object = _jwks_client(settings.jwt_jwks_url).get_signing_key_from_jwt(token).key
+        else:
+            key = settings.jwt_secret
         claims = jwt.decode(
             token,
-            settings.jwt_secret,
+            key,
             algorithms=[settings.jwt_algorithm],
             audience=settings.jwt_audience,
-            options={"require": ["sub", "exp"], "verify_aud": settings.jwt_audience is not None},
+            issuer=settings.jwt_issuer,
+            options={
+                "require": ["sub", "exp", "iat"],
+                "verify_aud": settings.jwt_audience is not None,
+                "verify_iss": settings.jwt_issuer is not None,
+            },
         )
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+        if lifetime > settings.jwt_max_lifetime_seconds:
+            raise jwt.InvalidTokenError(f"token lifetime {lifetime} s exceeds {settings.jwt_max_lifetime_seconds} s")
     except jwt.PyJWTError as exc:
         raise ProblemError(401, "UNAUTHENTICATED", "Invalid or expired token", str(exc)) from exc
+    return Principal(user_id=str(claims["sub"]), username=claims.get("name"))
+
+
+def ticket_key(secret: str, purpose: str) -> bytes:
+    """A key for one purpose derived from a service secret (HMAC-SHA256(secret, purpose)), so a ticket
+    key never equals, nor reveals, the secret it comes from."""
+    return hmac.new(secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+def issue_ticket(principal: Principal, audience: str, key: bytes, ttl_seconds: int = 30) -> tuple[str, int]:
+    """A short-lived ticket (an HS256 JWT with ``sub``, ``name``, ``aud`` = ``audience``, ``iat``, ``exp``)
+    standing for ``principal`` at one resource, for URLs where a bearer token must not go (a WebSocket
+    URL is logged by proxies). Returns (ticket, expiry in unix seconds)."""
+    now = int(time.time())
+    claims: dict[str, object] = {"sub": principal.user_id, "aud": audience, "iat": now, "exp": now + ttl_seconds}
+    if principal.username:
+        claims["name"] = principal.username
+    return jwt.encode(claims, key, algorithm="HS256"), now + ttl_seconds
+
+
+def verify_ticket(ticket: str, audience: str, key: bytes) -> Principal:
+    """The :class:`Principal` of a ticket from :func:`issue_ticket` for exactly ``audience``; raises
+    ProblemError 401 ``UNAUTHENTICATED`` when it is forged, expired or for another resource."""
+    try:
+        claims = jwt.decode(ticket, key, algorithms=["HS256"], audience=audience, options={"require": ["sub", "exp", "aud"]})
+    except jwt.PyJWTError as exc:
+        raise ProblemError(401, "UNAUTHENTICATED", "Invalid or expired ticket", str(exc)) from exc
     return Principal(user_id=str(claims["sub"]), username=claims.get("name"))
 
 

@@ -21,6 +21,7 @@ from faststream.rabbit import RabbitBroker
 from prometheus_client import make_asgi_app
 
 from reelhouse.contracts import routing_key_for
+from reelhouse.platform.api import RejectNulMiddleware
 from reelhouse.platform.db import Database, _libpq_conninfo, ensure_database, migrate
 from reelhouse.platform.logging import configure_logging
 from reelhouse.platform.messaging.consumer import EventConsumer, HandlerSpec, connect_and_declare
@@ -80,6 +81,7 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.check_secrets()  # refuse to start on a development secret outside dev mode
         db = Database(defn.database_url)
         app.state.db = db
         broker = RabbitBroker(settings.amqp_url, logger=None)
@@ -136,6 +138,7 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
     app.state.settings = settings
     app.state.definition = defn
     install_problem_handlers(app)
+    app.add_middleware(RejectNulMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

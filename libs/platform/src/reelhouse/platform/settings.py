@@ -7,9 +7,25 @@ http://127.0.0.1:8080.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+
+class InsecureSettings(RuntimeError):
+    """A secret is missing or still holds a published development value outside dev mode.
+
+    ``variables`` lists the environment variables to set (``REELHOUSE_JWT_SECRET``...)."""
+
+    def __init__(self, variables: list[str]) -> None:
+        self.variables = variables
+        super().__init__(
+            "refusing to start: these secrets are empty or hold the published development value: "
+            + ", ".join(variables)
+            + " (set them, or REELHOUSE_ENV=dev on a development machine; docs/security.md)"
+        )
 
 
 class PlatformSettings(BaseSettings):
@@ -21,6 +37,12 @@ class PlatformSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="REELHOUSE_", env_file=None, extra="ignore")
 
+    SECRET_FIELDS: ClassVar[tuple[str, ...]] = ("jwt_secret", "playback_signing_secret", "s3_access_key", "s3_secret_key")
+    """Fields that hold secrets: their defaults are development values, accepted only when ``env`` is dev."""
+
+    env: str = "production"
+    """``REELHOUSE_ENV``: ``dev`` (the local stack, the dev cluster overlay, the tests) accepts the
+    development secrets below; anything else refuses to start with one of them (:meth:`check_secrets`)."""
     service_name: str = "reelhouse"
     postgres_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
     database_url: str | None = None
@@ -40,16 +62,57 @@ class PlatformSettings(BaseSettings):
     media_bucket: str = "reelhouse-media"
 
     jwt_secret: str = "reelhouse-dev-jwt-secret-change-me-0123456789"
+    """HS256 key of bearer tokens: the dev scheme, used only while ``jwt_jwks_url`` is unset."""
     jwt_algorithm: str = "HS256"
+    """Token algorithm: HS256 with ``jwt_secret``; RS256 (or ES256...) with ``jwt_jwks_url``."""
     jwt_audience: str | None = None
+    """Required ``aud`` claim when set (always set it with an identity provider)."""
+    jwt_jwks_url: str | None = None
+    """JWKS URL of the identity provider (Cognito ``https://cognito-idp.<region>.amazonaws.com/<pool>/
+    .well-known/jwks.json``, Keycloak ``<realm>/protocol/openid-connect/certs``, Auth0
+    ``https://<tenant>/.well-known/jwks.json``): tokens are then verified with its public keys
+    (``kid``), never with ``jwt_secret``. Needs ``jwt_issuer``."""
+    jwt_issuer: str | None = None
+    """Required ``iss`` claim when set (required with ``jwt_jwks_url``)."""
+    jwt_max_lifetime_seconds: int = Field(default=24 * 3600, ge=60)
+    """Longest accepted token lifetime, ``exp - iat`` in seconds (the dev tokens live 24 h)."""
     playback_signing_secret: str = "reelhouse-dev-playback-secret-change-me"
-    playback_url_ttl_seconds: int = Field(default=6 * 3600, ge=60)
+    playback_url_ttl_seconds: int = Field(default=900, ge=60)
+    """Lifetime (s) of a signed VOD playback URL, and so the longest time a URL issued before a video was
+    made private or deleted keeps playing it (edge objects included): docs/security.md. Players get new
+    URLs from ``GET /api/videos/{id}/playback`` before ``expiresAt``."""
+    live_playback_url_ttl_seconds: int = Field(default=6 * 3600, ge=60)
+    """Lifetime (s) of a signed live playlist URL (players reload the same URL for the whole stream)."""
     edge_base_url: str = "http://127.0.0.1:8080"
 
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     log_level: str = "INFO"
     log_json: bool = False
+
+    def insecure_secrets(self) -> list[str]:
+        """Environment variable names of the :attr:`SECRET_FIELDS` that are empty or equal to their
+        published development default (whatever ``env`` says)."""
+        found = []
+        for name in self.SECRET_FIELDS:
+            if name == "jwt_secret" and self.jwt_jwks_url:
+                continue  # tokens are verified with the provider's public keys, the secret is unused
+            value = getattr(self, name)
+            if not value or value == type(self).model_fields[name].default:
+                found.append(f"REELHOUSE_{name.upper()}")
+        return found
+
+    def check_secrets(self) -> None:
+        """Raise :class:`InsecureSettings` unless ``env`` is ``dev`` or every secret was set to a value of
+        its own (issue 10: a missing variable must not silently apply a development secret). Called when a
+        service starts (:func:`reelhouse.platform.runtime.create_app`)."""
+        if self.env.strip().lower() == "dev":
+            return
+        found = self.insecure_secrets()
+        if self.jwt_jwks_url and not self.jwt_issuer:
+            found.append("REELHOUSE_JWT_ISSUER")
+        if found:
+            raise InsecureSettings(found)
 
     def database_url_for(self, service: str) -> str:
         """SQLAlchemy URL of ``service``'s own database (``<prefix><service>`` on ``postgres_url``)."""

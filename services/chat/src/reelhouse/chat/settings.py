@@ -14,7 +14,9 @@ Limits (all overridable in the environment, e.g. ``REELHOUSE_CHAT_MAX_MESSAGE_CH
 - ``chat_retention_days`` / ``chat_retention_interval_seconds``: messages older than this are deleted by a
   periodic job (also ``python -m reelhouse.chat.retention``);
 - ``chat_presence_interval_seconds``: how often each replica reports its viewer counts; a replica silent
-  for 3 intervals no longer counts.
+  for 3 intervals no longer counts;
+- ``chat_ticket_ttl_seconds``: lifetime of a WebSocket ticket (the key is derived from
+  ``playback_signing_secret``, so every replica accepts every replica's tickets).
 """
 
 from __future__ import annotations
@@ -42,3 +44,5 @@ class ChatSettings(PlatformSettings):
     chat_retention_interval_seconds: float = Field(default=3600.0, gt=0)
     chat_presence_interval_seconds: float = Field(default=2.0, gt=0)
     chat_replica_id: str | None = None
+    chat_ticket_ttl_seconds: int = Field(default=30, ge=5, le=600)
+    """Lifetime of a WebSocket ticket (``POST /api/streams/{id}/chat/ticket``), seconds."""

@@ -28,6 +28,8 @@ from reelhouse.platform.settings import PlatformSettings
 class StreamingSettings(PlatformSettings):
     """Settings of the streaming service (``REELHOUSE_HTTP_PORT`` default 8104)."""
 
+    SECRET_FIELDS = (*PlatformSettings.SECRET_FIELDS, "stream_key_secret", "stream_key_pepper", "rtmp_callback_token")
+
     service_name: str = "streaming"
     http_port: int = 8104
 

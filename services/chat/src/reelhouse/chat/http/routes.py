@@ -10,7 +10,8 @@ Routes: ``GET /chat`` room state; ``GET /chat/messages?limit&cursor`` history ne
 ``{items, nextCursor}``; ``DELETE /chat/messages/{id}``; ``GET|POST /chat/bans``,
 ``DELETE /chat/bans/{userId}`` (``durationSeconds`` makes a timeout, none a ban);
 ``PUT /chat/settings`` (``slowModeSeconds``); ``GET /chat/moderators``, ``PUT|DELETE
-/chat/moderators/{userId}`` (owner only).
+/chat/moderators/{userId}`` (owner only); ``POST /chat/ticket``: a short-lived ticket for the WebSocket
+URL (the bearer token never goes into a URL; docs/security.md).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pydantic.alias_generators import to_camel
 
 from reelhouse.chat.adapters import store
 from reelhouse.chat.domain import rules
+from reelhouse.chat.http.ws import issue_ws_ticket
 from reelhouse.platform.auth import CurrentUser, Principal, verify_token
 from reelhouse.platform.problems import ProblemError
 
@@ -89,6 +91,21 @@ async def _moderated_room(session, stream_id: uuid.UUID, user: Principal) -> tup
 async def get_room(stream_id: uuid.UUID, request: Request, user: MaybeUser) -> dict:
     async with request.app.state.db.session() as s:
         return _room_out(await _room(s, stream_id, user))
+
+
+@router.post("/ticket")
+async def ws_ticket(stream_id: uuid.UUID, request: Request, user: CurrentUser) -> dict:
+    """A ticket standing for the caller at this stream's chat WebSocket for ``chat_ticket_ttl_seconds``
+    (30 s): ``{ticket, expiresAt, webSocketPath}``; connect to ``webSocketPath`` (``?ticket=...``).
+    404 STREAM_NOT_FOUND when chat knows no such stream; 401 without a valid bearer token."""
+    async with request.app.state.db.session() as s:
+        await _room(s, stream_id, user)
+    ticket, expires = issue_ws_ticket(request.app.state.chat.settings, stream_id, user)
+    return {
+        "ticket": ticket,
+        "expiresAt": datetime.fromtimestamp(expires, UTC).isoformat().replace("+00:00", "Z"),
+        "webSocketPath": f"/ws/streams/{stream_id}/chat?ticket={ticket}",
+    }
 
 
 @router.get("/messages")

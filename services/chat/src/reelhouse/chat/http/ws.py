@@ -1,9 +1,11 @@
 """WebSocket ``/ws/streams/{streamId}/chat`` (FastAPI/Starlette WebSocket on uvicorn's sans-I/O
 websockets protocol).
 
-Connect: ``?access_token=<jwt>`` (or ``Authorization: Bearer``; browsers cannot set headers on a
-WebSocket), optional ``lastSeq=<n>`` = the ``seq`` of the last message the client saw. Without a token
-the client may read a public stream's chat but not post.
+Connect: ``?ticket=<ticket>`` from ``POST /api/streams/{streamId}/chat/ticket`` (a 30-second ticket for
+this stream only; browsers cannot set headers on a WebSocket, and a bearer token in a URL ends up in
+proxy logs, so ``access_token``/``token`` parameters are refused: docs/security.md) or an
+``Authorization: Bearer`` header; optional ``lastSeq=<n>`` = the ``seq`` of the last message the client
+saw. Without either the client may read a public stream's chat but not post.
 
 Server frames (JSON text): ``welcome`` (room state, the caller's rights, limits), then ``history``
 (``messages`` ascending by ``seq``; after ``lastSeq`` exactly what was missed, ``truncated`` when more
@@ -32,8 +34,9 @@ from reelhouse.chat.adapters import store
 from reelhouse.chat.adapters.hub import Connection
 from reelhouse.chat.domain import rules
 from reelhouse.chat.domain.rules import ChatError, RateLimiter
-from reelhouse.platform.auth import Principal, verify_token
+from reelhouse.platform.auth import Principal, issue_ticket, ticket_key, verify_ticket, verify_token
 from reelhouse.platform.problems import ProblemError
+from reelhouse.platform.settings import PlatformSettings
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["chat"])
@@ -44,13 +47,31 @@ CLOSE_TOO_BIG = 1009
 RECONNECT_CAP = 500
 
 
-def _token(ws: WebSocket) -> str | None:
-    tok = ws.query_params.get("access_token") or ws.query_params.get("token")
-    if tok:
-        return tok
+TICKET_PURPOSE = "reelhouse chat websocket ticket v1"
+
+
+def _ticket_key(settings: PlatformSettings) -> bytes:
+    return ticket_key(settings.playback_signing_secret, TICKET_PURPOSE)
+
+
+def issue_ws_ticket(settings: PlatformSettings, stream_id: uuid.UUID, principal: Principal) -> tuple[str, int]:
+    """(ticket, expiry unix s) for ``principal`` at ``stream_id``'s chat socket; lifetime
+    ``chat_ticket_ttl_seconds``. The key is derived from ``playback_signing_secret`` (every replica has it)."""
+    ttl = int(getattr(settings, "chat_ticket_ttl_seconds", 30))
+    return issue_ticket(principal, f"chat:{stream_id}", _ticket_key(settings), ttl)
+
+
+def _principal(ws: WebSocket, stream_id: uuid.UUID, settings: PlatformSettings) -> Principal | None:
+    """The caller from ``?ticket=`` or ``Authorization: Bearer``; None when anonymous. Raises ProblemError
+    401 for a bad ticket or token, and for a bearer token passed in the URL."""
+    if ws.query_params.get("access_token") or ws.query_params.get("token"):
+        raise ProblemError(401, rules.UNAUTHENTICATED, "Token in URL refused", "a bearer token never goes in a URL: get a ticket from POST /api/streams/{id}/chat/ticket")
+    ticket = ws.query_params.get("ticket")
+    if ticket:
+        return verify_ticket(ticket, f"chat:{stream_id}", _ticket_key(settings))
     auth = ws.headers.get("authorization")
     if auth and auth.lower().startswith("bearer "):
-        return auth[7:].strip()
+        return verify_token(auth[7:].strip(), settings)
     return None
 
 
@@ -76,14 +97,11 @@ async def chat_socket(ws: WebSocket, stream_id: str) -> None:
     except ValueError:
         await _refuse(ws, rules.STREAM_NOT_FOUND, "no such stream", CLOSE_NOT_FOUND)
         return
-    principal: Principal | None = None
-    tok = _token(ws)
-    if tok:
-        try:
-            principal = verify_token(tok, settings)
-        except ProblemError as exc:
-            await _refuse(ws, rules.UNAUTHENTICATED, exc.detail or "invalid token", CLOSE_POLICY)
-            return
+    try:
+        principal = _principal(ws, sid, settings)
+    except ProblemError as exc:
+        await _refuse(ws, rules.UNAUTHENTICATED, exc.detail or "invalid token", CLOSE_POLICY)
+        return
     raw_last = ws.query_params.get("lastSeq")
     last_seq: int | None = None
     if raw_last is not None:

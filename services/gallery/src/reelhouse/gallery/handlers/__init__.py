@@ -222,5 +222,6 @@ PUBLISHES: tuple[str, ...] = (
     "reelhouse.video.created.v1",
     "reelhouse.video.deleted.v1",
     "reelhouse.video.retry_requested.v1",
+    "reelhouse.video.updated.v1",
     "reelhouse.video.uploaded.v1",  # for live recordings (on_stream_recorded), like the upload service
 )

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reelhouse.contracts.events import VideoCreatedV1, VideoDeletedV1, VideoRetryRequestedV1
+from reelhouse.contracts.events import VideoCreatedV1, VideoDeletedV1, VideoRetryRequestedV1, VideoUpdatedV1
 from reelhouse.gallery.adapters.db import Video, VideoAsset, utcnow
 from reelhouse.gallery.domain.lifecycle import IllegalTransition, VideoStatus, check_transition
 from reelhouse.gallery.domain.validation import ValidationFailure, normalize_mime, validate_source
@@ -202,7 +202,11 @@ async def update_video(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> VideoOut:
-    """Change title/description/visibility; with ``If-Match`` the ETag must be current (412 otherwise)."""
+    """Change title/description/visibility; with ``If-Match`` the ETag must be current (412 otherwise).
+
+    A change publishes ``video.updated`` (the new values and version) in the same transaction, so every
+    copy of the visibility (streaming's playback projection) follows it (docs/security.md).
+    """
     async with request.app.state.db.session() as session:
         video = await _load_visible(session, video_id, user.user_id, owner_only=True)
         await session.refresh(video, with_for_update=True)
@@ -215,6 +219,19 @@ async def update_video(
         video.updated_at = utcnow()
         session.add(video)
         await session.flush()
+        await add_event(
+            session,
+            VideoUpdatedV1(
+                video_id=video.id,
+                owner_id=video.owner_id,
+                version=video.version,
+                title=video.title,
+                visibility=video.visibility,
+                description=video.description,
+            ),
+            SOURCE,
+            request.headers.get("x-request-id"),
+        )
         assets = await _assets(session, video_id)
     response.headers["ETag"] = _etag(video)
     return video_out(request, video, assets)

@@ -28,6 +28,8 @@ class PlaybackAsset(StreamingTable, table=True):
     ``duration_seconds`` (seconds), ``width``/``height`` (pixels), plus ``job_id`` and ``completed_at``
     (CloudEvents time of the winning result). The video is playable once ``master_key`` is set.
     ``storyboard_key`` is the WebVTT index of the scrub-preview sprites (None when none was made).
+    ``visibility_version`` is the video version of the ``video.updated`` that last set ``visibility``
+    (0: only ``video.created`` did), so an older or repeated update never overrides a newer one.
     """
 
     __tablename__ = "playback_assets"
@@ -35,6 +37,7 @@ class PlaybackAsset(StreamingTable, table=True):
     video_id: uuid.UUID = Field(primary_key=True)
     owner_id: str | None = None
     visibility: str | None = None
+    visibility_version: int = Field(default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default=sa.text("0")))
     job_id: uuid.UUID | None = None
     completed_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
     master_key: str | None = None

@@ -6,6 +6,9 @@ Events come from different services, so they may arrive in any order and more th
   only its own columns, so either may come first;
 - a ``transcode.completed`` replaces the stored keys only when it is at least as new as the stored
   result (CloudEvents ``time``), see :func:`reelhouse.streaming.domain.playback.supersedes`;
+- ``video.updated`` sets the visibility when its version is newer than the one stored (``video.created``
+  counts as version 0 and never overrides an update), so a video made private stops being playable by
+  others as soon as the event is handled (docs/security.md);
 - ``video.deleted`` removes the projection and leaves a tombstone, so a late event cannot revive it;
 - duplicates (same event id) are skipped by the platform inbox.
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 import uuid
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +33,7 @@ from reelhouse.contracts.events import (
     TranscodeCompletedV1,
     VideoCreatedV1,
     VideoDeletedV1,
+    VideoUpdatedV1,
 )
 from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, PermanentError
 from reelhouse.streaming.adapters.db import DeletedVideo, PlaybackAsset, PlaybackRendition, utcnow
@@ -64,7 +68,42 @@ async def on_video_created(ctx: HandlerContext, event: VideoCreatedV1) -> None:
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=[_assets.c.video_id],
-        set_={"owner_id": stmt.excluded.owner_id, "visibility": stmt.excluded.visibility, "updated_at": now},
+        set_={
+            "owner_id": stmt.excluded.owner_id,
+            # a video.updated handled first (visibility_version > 0) is newer than the creation
+            "visibility": case((_assets.c.visibility_version > 0, _assets.c.visibility), else_=stmt.excluded.visibility),
+            "updated_at": now,
+        },
+    )
+    await session.execute(stmt)
+
+
+async def on_video_updated(ctx: HandlerContext, event: VideoUpdatedV1) -> None:
+    """Follow the owner's visibility change: the newest ``version`` wins, in whatever order updates come
+    (creates the row when the update is the first event about the video)."""
+    session = ctx.session
+    if await _is_deleted(session, event.video_id):
+        log.info("streaming.event_for_deleted_video", video_id=str(event.video_id))
+        return
+    visibility = visibility_from_created({"visibility": event.visibility})
+    now = utcnow()
+    stmt = pg_insert(_assets).values(
+        video_id=event.video_id,
+        owner_id=event.owner_id,
+        visibility=visibility,
+        visibility_version=event.version,
+        created_at=now,
+        updated_at=now,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[_assets.c.video_id],
+        set_={
+            "owner_id": stmt.excluded.owner_id,
+            "visibility": stmt.excluded.visibility,
+            "visibility_version": stmt.excluded.visibility_version,
+            "updated_at": now,
+        },
+        where=_assets.c.visibility_version < stmt.excluded.visibility_version,
     )
     await session.execute(stmt)
 
@@ -141,6 +180,7 @@ async def on_video_deleted(ctx: HandlerContext, event: VideoDeletedV1) -> None:
 
 HANDLERS: dict[str, HandlerSpec] = {
     VideoCreatedV1.event_type: HandlerSpec(on_video_created),
+    VideoUpdatedV1.event_type: HandlerSpec(on_video_updated),
     TranscodeCompletedV1.event_type: HandlerSpec(on_transcode_completed),
     VideoDeletedV1.event_type: HandlerSpec(on_video_deleted),
     ChatPresenceV1.event_type: HandlerSpec(on_chat_presence),

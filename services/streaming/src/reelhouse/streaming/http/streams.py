@@ -81,7 +81,7 @@ def stream_out(request: Request, stream: LiveStream, now: float | None = None) -
     url = expires = None
     if stream.status == StreamStatus.LIVE.value:
         signed = HmacPathSigner(settings.edge_base_url, settings.playback_signing_secret).sign(
-            live_scope(stream.id), LIVE_PLAYLIST, settings.playback_url_ttl_seconds, now=now
+            live_scope(stream.id), LIVE_PLAYLIST, settings.live_playback_url_ttl_seconds, now=now
         )
         url, expires = signed.url, signed.expires_at
     return StreamOut(

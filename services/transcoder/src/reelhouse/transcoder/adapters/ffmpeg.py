@@ -34,6 +34,7 @@ from typing import Any
 import ffmpeg
 import m3u8
 
+from reelhouse.platform.containers import ALLOWED_DEMUXERS, SNIFF_BYTES, describe_content, sniff_container
 from reelhouse.transcoder.domain.ladder import FailReason, MediaInfo, MediaRejected, Rendition
 from reelhouse.transcoder.domain.liveness import PassLiveness
 
@@ -51,6 +52,7 @@ __all__ = [
     "completed_segments",
     "frame_mean_luma",
     "image_outputs",
+    "input_options",
     "make_images",
     "make_storyboard",
     "media_info_from_probe",
@@ -275,6 +277,9 @@ def media_info_from_probe(data: dict[str, Any], size_bytes: int | None = None) -
     """Turn ffprobe's JSON (``-show_format -show_streams``) into a :class:`MediaInfo`.
 
     Pure (no I/O once the codec list is cached). Raises :class:`MediaRejected`:
+    * UNSUPPORTED_FORMAT: the demuxer (first name of ``format_name``) is not one of the five containers
+      of seed 003 (``mov`` for MOV/MP4/3GP, ``avi``, ``asf`` for WMV: ``ALLOWED_DEMUXERS``), e.g. ``hls``,
+      ``concat``, ``image2``, ``matroska,webm``;
     * CORRUPT_SOURCE: no format section, no dimensions, duration missing or <= 0;
     * UNSUPPORTED_MEDIA: text rendered as video (tty demuxer);
     * NO_VIDEO_STREAM: no video stream, only audio, only a cover picture, or a single still image
@@ -286,6 +291,8 @@ def media_info_from_probe(data: dict[str, Any], size_bytes: int | None = None) -
         raise MediaRejected(FailReason.CORRUPT_SOURCE, "ffprobe found no container format")
     format_name = str(fmt.get("format_name") or "")
     format_names = set(format_name.split(","))
+    if format_name.split(",")[0] not in ALLOWED_DEMUXERS:
+        raise MediaRejected(FailReason.UNSUPPORTED_FORMAT, f"container {format_name or 'unknown'!r} is not MOV, MP4, 3GP, AVI or WMV")
     streams: list[dict[str, Any]] = list(data.get("streams") or [])
 
     videos = [s for s in streams if s.get("codec_type") == "video"]
@@ -349,14 +356,34 @@ def media_info_from_probe(data: dict[str, Any], size_bytes: int | None = None) -
     )
 
 
+def input_options(demuxer: str) -> dict[str, str]:
+    """ffmpeg/ffprobe *input* options (ffmpeg-python keyword form) that read a local source with the given
+    demuxer and nothing else: ``-f <demuxer> -format_whitelist mov,avi,asf -protocol_whitelist file``.
+
+    Forcing the demuxer means ffmpeg never picks one from the content, so an uploaded HLS playlist, an
+    ffconcat list or an image-sequence pattern is never interpreted as one (they could make ffmpeg read
+    other files of the worker's disk or the network); the protocol whitelist keeps the input to the
+    local file. ``demuxer`` is ``mov``, ``avi`` or ``asf`` (``MediaInfo.format_name`` may be given: its
+    first name is used). Raises MediaRejected(UNSUPPORTED_FORMAT) for any other. Rule: docs/security.md.
+    """
+    name = demuxer.split(",")[0]
+    if name not in ALLOWED_DEMUXERS:
+        raise MediaRejected(FailReason.UNSUPPORTED_FORMAT, f"container {demuxer!r} is not MOV, MP4, 3GP, AVI or WMV")
+    return {"f": name, "format_whitelist": ",".join(sorted(ALLOWED_DEMUXERS)), "protocol_whitelist": "file"}
+
+
 def probe(path: str | os.PathLike[str]) -> MediaInfo:
     """Probe a local source file with ffprobe (through ``ffmpeg.probe``).
 
+    The first bytes choose the demuxer (:func:`reelhouse.platform.containers.sniff_container`), which is
+    then forced (:func:`input_options`); a file that is none of the five containers never reaches ffprobe.
     Returns a :class:`MediaInfo` (display dimensions after rotation, seconds, bits/s, bytes).
     Raises :class:`MediaRejected`:
     * SOURCE_MISSING: the path is not an existing file;
-    * CORRUPT_SOURCE: empty file, ffprobe fails (e.g. "moov atom not found" for a truncated MP4 or any
-      non-media bytes such as a text file named .mp4), unparsable output, no duration or dimensions;
+    * UNSUPPORTED_FORMAT: the first bytes are not MOV/MP4/3GP, AVI or WMV (a playlist, a concat list,
+      text, an image, another container);
+    * CORRUPT_SOURCE: empty file, ffprobe fails (e.g. "moov atom not found" for a truncated MP4),
+      unparsable output, no duration or dimensions;
     * NO_VIDEO_STREAM / UNSUPPORTED_MEDIA / UNSUPPORTED_CODEC: see :func:`media_info_from_probe`.
     All of these are ``retryable=False``.
     """
@@ -366,8 +393,15 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
     size = file.stat().st_size
     if size == 0:
         raise MediaRejected(FailReason.CORRUPT_SOURCE, "source file is empty")
+    with file.open("rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    container = sniff_container(head)
+    if container is None:
+        raise MediaRejected(
+            FailReason.UNSUPPORTED_FORMAT, f"not MOV, MP4, 3GP, AVI or WMV (looks like {describe_content(head)})"
+        )
     try:
-        data = ffmpeg.probe(str(file), cmd=FFPROBE, hide_banner=None)
+        data = ffmpeg.probe(str(file), cmd=FFPROBE, hide_banner=None, **input_options(container.value))
     except ffmpeg.Error as exc:
         raise MediaRejected(FailReason.CORRUPT_SOURCE, _tail(exc.stderr, 5) or "ffprobe failed") from exc
     except ValueError as exc:  # ffprobe exited 0 but printed no JSON
@@ -438,7 +472,7 @@ def build_hls_command(
     out = Path(out_dir).resolve()
     seg = f"{segment_seconds:g}"
 
-    stream = ffmpeg.input(src)
+    stream = ffmpeg.input(src, **input_options(info.format_name))
     video_in = stream[str(info.video_stream_index)]
     audio_in = (
         stream[str(info.audio_stream_index)]
@@ -1429,7 +1463,7 @@ _IMAGE_GLOBAL_ARGS = ("-hide_banner", "-nostdin", "-loglevel", "warning", "-prog
 
 
 def _image_command(source: str, info: MediaInfo, seek: float, graph: Callable[[Any], Any], target: Path, **out: Any) -> list[str]:
-    stream = ffmpeg.input(source, ss=f"{seek:.3f}") if seek > 0 else ffmpeg.input(source)
+    stream = ffmpeg.input(source, **({"ss": f"{seek:.3f}"} if seek > 0 else {}), **input_options(info.format_name))
     video = graph(stream[str(info.video_stream_index)])
     return video.output(str(target), **out).global_args(*_IMAGE_GLOBAL_ARGS).overwrite_output().compile(cmd=FFMPEG)
 
@@ -1581,7 +1615,7 @@ def make_storyboard(
 
     def run(keyframes_only: bool) -> list[str]:
         input_args: dict[str, Any] = {"skip_frame": "nokey"} if keyframes_only else {}
-        stream = ffmpeg.input(src, **input_args)[str(info.video_stream_index)]
+        stream = ffmpeg.input(src, **input_args, **input_options(info.format_name))[str(info.video_stream_index)]
         argv = (
             _storyboard_chain(stream, board, keep_last=not keyframes_only)
             .output(

@@ -55,6 +55,7 @@ class FailReason(StrEnum):
     """Stable failure codes carried by ``transcode.failed.v1`` as ``failReason``."""
 
     UNSUPPORTED_MEDIA = "UNSUPPORTED_MEDIA"  # recognised, but not something we turn into video (text...)
+    UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"  # not one of the five containers (a playlist, an image...)
     NO_VIDEO_STREAM = "NO_VIDEO_STREAM"  # audio only, a still image, a cover picture only
     CORRUPT_SOURCE = "CORRUPT_SOURCE"  # unreadable, truncated, no duration, no dimensions
     UNSUPPORTED_CODEC = "UNSUPPORTED_CODEC"  # a video stream this ffmpeg build cannot decode
@@ -70,6 +71,7 @@ class FailReason(StrEnum):
 #: Deterministic properties of the file are never retryable; environmental problems are.
 _DEFAULT_RETRYABLE: dict[FailReason, bool] = {
     FailReason.UNSUPPORTED_MEDIA: False,
+    FailReason.UNSUPPORTED_FORMAT: False,
     FailReason.NO_VIDEO_STREAM: False,
     FailReason.CORRUPT_SOURCE: False,
     FailReason.UNSUPPORTED_CODEC: False,

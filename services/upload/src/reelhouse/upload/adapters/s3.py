@@ -88,6 +88,12 @@ class MultipartStore:
             raise
         return head["ETag"].strip('"'), int(head["ContentLength"])
 
+    def read_head(self, key: str, length: int) -> bytes:
+        """The first ``length`` bytes of a completed object (a ranged GET, ``Range: bytes=0-<length-1>``;
+        fewer when the object is shorter). Raises botocore's ClientError when the object is missing."""
+        got = self._client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{length - 1}")
+        return got["Body"].read(length)
+
     def abort(self, key: str, upload_id: str) -> None:
         """Abort the upload and free its parts (missing uploads are ignored)."""
         try:

@@ -4,7 +4,8 @@ Bytes never pass through this service: clients PUT parts to presigned S3 URLs. S
 VIDEO_NOT_FOUND / UPLOAD_NOT_FOUND (404, also for another user's), UPLOAD_SESSION_EXISTS,
 ALREADY_UPLOADED, SESSION_PAUSED, SESSION_COMPLETED, SESSION_CANCELED, SESSION_FAILED,
 ILLEGAL_SESSION_TRANSITION (409),
-PART_OUT_OF_RANGE, PART_MISSING, PART_MISMATCH, PART_SIZE_INVALID, SIZE_MISMATCH, DECLARED_MISMATCH (422).
+PART_OUT_OF_RANGE, PART_MISSING, PART_MISMATCH, PART_SIZE_INVALID, SIZE_MISMATCH, DECLARED_MISMATCH,
+UNSUPPORTED_FORMAT (422).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import select
 from reelhouse.contracts.events import VideoUploadedV1, VideoUploadFailedV1, VideoUploadStartedV1
 from reelhouse.platform.api import StrictApiModel
 from reelhouse.platform.auth import CurrentUser
+from reelhouse.platform.containers import SNIFF_BYTES, describe_content, sniff_container
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.platform.problems import ProblemError
 from reelhouse.upload.adapters.db import UploadSession, VideoProjection, utcnow
@@ -249,22 +251,43 @@ async def _mark_completed(session, s: UploadSession, checksum: str, size: int, c
     )
 
 
-async def _settle_gone_upload(session, s: UploadSession, store: MultipartStore, correlation_id: str | None) -> None:
+async def _finish_upload(session, s: UploadSession, store: MultipartStore, checksum: str, size: int, correlation_id: str | None) -> str | None:
+    """Settle a session whose object is complete in S3: COMPLETED (:func:`_mark_completed`) when its first
+    bytes are one of the five containers of seed 003 (MOV/MP4/3GP, AVI, WMV:
+    :func:`reelhouse.platform.containers.sniff_container`, read with a ranged GET), else FAILED with
+    ``failReason`` UNSUPPORTED_FORMAT: the object is deleted and video.upload_failed (reason
+    UNSUPPORTED_FORMAT) published, so a playlist, a concat list, text or an image declared as video never
+    reaches the transcoder (docs/security.md). Returns None when completed, else what the bytes look like.
+    """
+    head = await asyncio.to_thread(store.read_head, s.object_key, SNIFF_BYTES)
+    if sniff_container(head) is not None:
+        await _mark_completed(session, s, checksum, size, correlation_id)
+        return None
+    _transition(s, UploadStatus.FAILED)
+    s.fail_reason = "UNSUPPORTED_FORMAT"
+    session.add(s)
+    await asyncio.to_thread(store.delete_object, s.object_key)
+    await add_event(session, VideoUploadFailedV1(video_id=s.video_id, upload_session_id=s.id, reason="UNSUPPORTED_FORMAT"), SOURCE, correlation_id)
+    return describe_content(head)
+
+
+async def _settle_gone_upload(session, s: UploadSession, store: MultipartStore, correlation_id: str | None) -> str | None:
     """Settle a locked IN_PROGRESS session whose S3 multipart upload no longer exists.
 
     If the object is in the bucket with the declared size, an earlier complete reached S3 but its
     database commit failed: the session is COMPLETED now and video.uploaded published. Otherwise the
     provider lost the upload (seed 1.5: IN_PROGRESS -> FAILED on a provider error): FAILED with
     ``failReason`` UPLOAD_GONE and video.upload_failed (reason UPLOAD_GONE); the client opens a new session.
+    Returns what :func:`_finish_upload` returns (None, or what a refused object looks like).
     """
     head = await asyncio.to_thread(store.head, s.object_key)
     if head is not None and head[1] == s.declared_size_bytes:
-        await _mark_completed(session, s, head[0], head[1], correlation_id)
-        return
+        return await _finish_upload(session, s, store, head[0], head[1], correlation_id)
     _transition(s, UploadStatus.FAILED)
     s.fail_reason = "UPLOAD_GONE"
     session.add(s)
     await add_event(session, VideoUploadFailedV1(video_id=s.video_id, upload_session_id=s.id, reason="UPLOAD_GONE"), SOURCE, correlation_id)
+    return None
 
 
 @router.post("/api/uploads/{sid}/complete")
@@ -279,10 +302,15 @@ async def complete(sid: uuid.UUID, body: CompleteRequest, request: Request, user
     ``partSizeBytes``). 409: SESSION_CANCELED / SESSION_FAILED / ILLEGAL_SESSION_TRANSITION (INITIATED,
     PAUSED). If S3 lost the multipart upload the session is settled (see :func:`_settle_gone_upload`):
     200 COMPLETED when the object is already complete, else 409 SESSION_FAILED.
+
+    Once S3 has assembled the object its first bytes are checked (:func:`_finish_upload`): anything but
+    MOV/MP4/3GP, AVI or WMV answers 422 UNSUPPORTED_FORMAT (``detected``: what it looks like, e.g. "HLS
+    playlist"), the session is FAILED, the object deleted and the video FAILED through video.upload_failed.
     """
     store = _store(request)
     correlation_id = request.headers.get("x-request-id")
     gone = False
+    refused: str | None = None
     async with request.app.state.db.session() as session:
         s = await _owned_session(session, sid, user.user_id, lock=True)
         if s.status == UploadStatus.COMPLETED:
@@ -305,7 +333,7 @@ async def complete(sid: uuid.UUID, body: CompleteRequest, request: Request, user
         try:
             stored = {p.part_number: p for p in await asyncio.to_thread(store.list_parts, s.object_key, s.provider_upload_id)}
         except UploadGone:
-            await _settle_gone_upload(session, s, store, correlation_id)
+            refused = await _settle_gone_upload(session, s, store, correlation_id)
             gone = True
         else:
             for p in given:
@@ -321,7 +349,9 @@ async def complete(sid: uuid.UUID, body: CompleteRequest, request: Request, user
                 if stored[n].size != s.part_size_bytes:
                     raise ProblemError(422, "PART_SIZE_INVALID", "Part has the wrong size", f"part {n} holds {stored[n].size} bytes, expected {s.part_size_bytes}")
             checksum, size = await asyncio.to_thread(store.complete, s.object_key, s.provider_upload_id, [stored[n] for n in numbers])
-            await _mark_completed(session, s, checksum, size, correlation_id)
+            refused = await _finish_upload(session, s, store, checksum, size, correlation_id)
+    if refused is not None:
+        raise ProblemError(422, "UNSUPPORTED_FORMAT", "Not a supported video file", f"the uploaded bytes are not MOV, MP4, 3GP, AVI or WMV (they look like {refused})", detected=refused, sessionStatus=s.status, failReason=s.fail_reason)
     if gone and s.status != UploadStatus.COMPLETED:
         raise ProblemError(409, "SESSION_FAILED", "Upload session failed", "the storage provider no longer holds this upload; open a new session", sessionStatus=s.status, failReason=s.fail_reason)
     return _session_out(s)
