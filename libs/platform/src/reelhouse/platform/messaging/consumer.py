@@ -43,8 +43,8 @@ from typing import Any, Literal
 import aio_pika
 import structlog
 from faststream import AckPolicy
-from prometheus_client import Counter
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitQueue
+from prometheus_client import Counter
 from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
