@@ -19,7 +19,14 @@ from reelhouse.contracts.events import (
     VideoUploadStartedV1,
 )
 from reelhouse.gallery.main import build_service
-from reelhouse.platform.testing import EventCapture, auth_headers, publish_event, queue_depth, running_service, wait_until
+from reelhouse.platform.testing import (
+    EventCapture,
+    auth_headers,
+    publish_event,
+    queue_depth,
+    running_service,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.service, pytest.mark.drill]
 

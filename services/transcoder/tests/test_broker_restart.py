@@ -19,7 +19,13 @@ from sqlalchemy import text
 
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import EventCapture, publish_event, running_service, shared_media_dir, wait_until
+from reelhouse.platform.testing import (
+    EventCapture,
+    publish_event,
+    running_service,
+    shared_media_dir,
+    wait_until,
+)
 from reelhouse.transcoder.adapters import ffmpeg as ff
 from reelhouse.transcoder.main import build_service
 from reelhouse.transcoder.settings import TranscoderSettings
