@@ -39,7 +39,7 @@ SERVICES = ("gallery", "upload", "transcoder", "streaming", "chat")
 
 _RESET_HEADERS = ("x-dlq-reason", "x-dlq-detail", "x-dlq-service", "x-death", "x-first-death-exchange",
                   "x-first-death-queue", "x-first-death-reason", "x-last-death-exchange", "x-last-death-queue",
-                  "x-last-death-reason", "x-first-failure-at", "x-failures", "x-failure-kind", "x-delivery-count")
+                  "x-last-death-reason", "x-first-failure-at-ms", "x-failures", "x-failure-kind", "x-delivery-count")
 
 app = typer.Typer(help="Reelhouse operator commands.", no_args_is_help=True)
 dlq_app = typer.Typer(help="List and re-drive dead-lettered events.", no_args_is_help=True)

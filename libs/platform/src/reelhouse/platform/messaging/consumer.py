@@ -24,7 +24,7 @@ For each delivery it:
      ``max_attempts`` such failures (``RETRIES_EXHAUSTED``).
 
    Headers carried on the message: ``x-attempt`` (delivery number, 1-based), ``x-failures`` (failures
-   of the last kind), ``x-first-failure-at`` (Unix time of the first failure), ``x-last-error``.
+   of the last kind), ``x-first-failure-at-ms`` (Unix time of the first failure, ms), ``x-last-error``.
    Dead-lettered messages keep their body and get ``x-dlq-reason`` / ``x-dlq-detail`` /
    ``x-dlq-service``; ``reelhouse-admin dlq list|replay`` lists and re-drives them.
 
@@ -259,7 +259,8 @@ class EventConsumer:
             await self._dead_letter(msg, "PERMANENT_FAILURE", str(exc))
             return
         now = time.time()
-        first = float(headers.get("x-first-failure-at") or now)
+        # an integer (ms): AMQP tables would carry a Python float as a 32-bit float (~2 min precision)
+        first = int(headers.get("x-first-failure-at-ms") or now * 1000) / 1000
         same_kind = headers.get("x-failure-kind") == kind
         failures = (int(headers.get("x-failures") or 0) if same_kind else 0) + 1
         if kind == "error":
@@ -277,7 +278,7 @@ class EventConsumer:
             msg,
             attempt,
             err,
-            {"x-first-failure-at": first, "x-failures": failures, "x-failure-kind": kind},
+            {"x-first-failure-at-ms": int(first * 1000), "x-failures": failures, "x-failure-kind": kind},
         )
 
     async def _on_message(self, body: Any, msg: RabbitMessage) -> None:  # noqa: ANN401
