@@ -17,7 +17,13 @@ from sqlalchemy.engine import make_url
 
 from reelhouse.contracts.events import VideoDeletedV1
 from reelhouse.platform.admin import list_dead_letters
-from reelhouse.platform.messaging.consumer import EventConsumer, HandlerSpec, PermanentError, RetryLater, classify_failure
+from reelhouse.platform.messaging.consumer import (
+    EventConsumer,
+    HandlerSpec,
+    PermanentError,
+    RetryLater,
+    classify_failure,
+)
 from reelhouse.platform.runtime import ServiceDefinition
 from reelhouse.platform.testing import TcpProxy, publish_event, queue_depth, running_service, wait_until
 
