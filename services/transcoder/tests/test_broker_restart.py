@@ -76,7 +76,8 @@ def test_worker_consumes_again_after_a_broker_restart_mid_job(platform_settings,
         with private_rabbitmq.outage():
             gate.set()  # the running job goes on and finishes while the broker is down
             wait_until(lambda: _status(client, first) == "COMPLETED", 120, 0.2, "first job COMPLETED during the outage")
-            assert client.app.state.jobs.status()["busy"] is False
+            # the job is over (its task's last step): the worker now tries to consume on the closed channel
+            wait_until(lambda: client.app.state.jobs.status()["busy"] is False, 30, 0.1, "worker idle")
         with EventCapture(settings, ["transcode.#"]) as cap:  # every transcode event: the relay keeps per-video order
             wait_until(lambda: _status(client, second) == "COMPLETED", 120, 0.2, "second job COMPLETED after the restart")
             done = cap.wait_for(lambda e: e["type"].endswith("transcode.completed.v1") and e["data"]["videoId"] in {str(v) for v in videos}, timeout=60, count=2)
