@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 USER_ID := $(if $(filter command line,$(origin USER)),$(USER),demo-user)
 
-.PHONY: setup infra up demo token test test-unit test-service test-contract test-e2e drill bench bench-live bench-chat schemas lint clean
+.PHONY: setup infra up demo token test test-unit test-service test-contract test-e2e drill bench bench-long bench-live bench-chat schemas lint clean
 
 setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python workspace
 	@bash deploy/local/setup.sh
@@ -38,8 +38,12 @@ test-e2e: setup infra
 drill: setup infra  ## fault drills: broker restart (private node), database outage, reordered events
 	$(PY) -m pytest -q -m drill
 
-bench: setup infra  ## speed figures and ratios (not a test)
+bench: setup infra  ## speed figures and ratios (not a test); ends with the 10-minute long-source line
 	$(PY) bench/transcode_bench.py
+	$(PY) bench/long_source_bench.py
+
+bench-long: setup infra  ## only the long-source line: 10 min of 1080p to READY, peak RSS, progress
+	$(PY) bench/long_source_bench.py
 
 bench-live: setup infra  ## live ingest latency figures
 	$(PY) bench/live_bench.py

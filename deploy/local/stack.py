@@ -264,7 +264,7 @@ class IsolatedStack:
     """A whole local stack with its own ports, databases, queues, exchange and buckets, for tests and
     benchmarks that must not touch a developer's running stack (nor each other).
 
-    ``slot`` (1..6) picks the ports: edge ``<slot>8080``, S3 ``<slot>9000``, services ``<slot>8101..``,
+    ``slot`` (1..5; 6 would need ports above 65535) picks the ports: edge ``<slot>8080``, S3 ``<slot>9000``, services ``<slot>8101..``,
     RTMP ``<slot>1935``. ``name`` names everything else: databases ``reelhouse_<name>_*``, queues
     ``reelhouse.<name>.*``, exchange ``reelhouse.<name>.events``, buckets ``<name>-uploads`` /
     ``<name>-media``, run dir ``.run/<name>``. ``extra_env`` adds or overrides settings.
@@ -277,6 +277,8 @@ class IsolatedStack:
     SERVICES = ("gallery", "upload", "transcoder", "streaming", "chat")
 
     def __init__(self, name: str, slot: int, extra_env: dict[str, str] | None = None) -> None:
+        if not 1 <= slot <= 5:
+            raise ValueError(f"slot must be 1..5 (ports <slot>8080.. must stay below 65536), got {slot}")
         self.name = name
         self.env_overrides = {
             "REELHOUSE_STACK_EDGE_PORT": f"{slot}8080",

@@ -40,6 +40,9 @@ STACK = IsolatedStack(
         "REELHOUSE_RETRY_BACKOFF_SECONDS": "0.5",
         "REELHOUSE_MAX_DELIVERY_ATTEMPTS": "3",
         "REELHOUSE_PRESET": "ultrafast",
+        # A short stall timeout: every pass longer than this must be judged by what it produces
+        # (tests/e2e/test_long_video.py), and a hung ffmpeg is still caught quickly.
+        "REELHOUSE_STALL_TIMEOUT_SECONDS": "8",
         # live (tests/e2e/test_live.py): short reconnect window and recording grace
         "REELHOUSE_LIVE_RECONNECT_WINDOW_SECONDS": "3",
         "REELHOUSE_LIVE_RECORDING_GRACE_SECONDS": "3",

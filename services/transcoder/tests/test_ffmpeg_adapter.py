@@ -572,6 +572,69 @@ def test_cancel_kills_ffmpeg(silent_fifo: Path, tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
 
 
+def test_a_pass_longer_than_the_stall_timeout_whose_pictures_open_late_finishes_with_progress_all_along(tmp_path: Path) -> None:
+    """ffmpeg 5.1 prints no -progress report until every output is open, and the poster windows and the
+    storyboard sprite open late (the sprite at the end): a watchdog fed by that report alone killed every
+    pass longer than its timeout. 21 s of 720p through the full ladder + pictures takes several times the
+    2 s timeout here; it must finish, and progress must move during the pass, not only at the end."""
+    source = tmp_path / "bbb-x4.mp4"
+    ffmpeg_run("-stream_loop", "3", "-i", str(BBB), "-c", "copy", str(source))
+    info = probe(source)
+    reports: list[tuple[float, float]] = []
+    started = time.monotonic()
+    hls = transcode_to_hls(
+        source, tmp_path / "hls", plan_ladder(info), info,
+        on_progress=lambda p: reports.append((time.monotonic() - started, p)), preset=PRESET,
+        stall_timeout_seconds=2.0, images=plan_images(info, 5),
+    )  # fmt: skip
+    wall = time.monotonic() - started
+    assert wall > 2.0  # otherwise this test proves nothing about the timeout
+    percents = [p for _, p in reports]
+    assert percents == sorted(set(percents)) and percents[-1] == 100.0
+    during = [p for _, p in reports if p < 100.0]
+    assert len(during) >= 3, reports  # several steps before the end, not 0 then 100
+    assert during[0] < 50.0, reports
+    assert hls.progress_reports == len(reports)
+    assert hls.images is not None and hls.storyboard is not None  # the late outputs were written
+    assert max(v.duration_seconds for v in hls.variants) == pytest.approx(info.duration_seconds, abs=0.5)
+    assert hls.peak_rss_bytes and hls.peak_rss_bytes > 10 * 2**20 and hls.cpu_seconds and hls.cpu_seconds > 0
+
+
+def test_an_ffmpeg_that_hangs_mid_pass_is_still_killed(tmp_path: Path) -> None:
+    """A source on a pipe that delivers the first few hundred KB and then nothing (a dead mount, a stuck
+    network volume): ffmpeg works for a while, then reads and writes nothing. The supervisor must stop it
+    as a TIMEOUT once nothing has moved for the stall timeout."""
+    ts = tmp_path / "bbb.ts"
+    ffmpeg_run("-i", str(BBB), "-c", "copy", "-f", "mpegts", str(ts))
+    fifo = tmp_path / "hangs.ts"
+    os.mkfifo(fifo)
+    release = threading.Event()
+
+    def writer() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(ts.read_bytes()[:400_000])
+            pipe.flush()
+            release.wait(60)  # keep the pipe open without writing: ffmpeg blocks in read()
+
+    feeder = threading.Thread(target=writer, daemon=True)
+    feeder.start()
+    argv = [
+        "ffmpeg", "-hide_banner", "-nostdin", "-probesize", "100000", "-analyzeduration", "500000", "-f", "mpegts",
+        "-i", str(fifo), "-c:v", "libx264",
+        "-preset", "ultrafast", "-progress", "pipe:1", "-nostats", "-y", str(tmp_path / "x.ts"),
+    ]  # fmt: skip
+    started = time.monotonic()
+    try:
+        with pytest.raises(MediaRejected) as caught:
+            run_ffmpeg(argv, 5.3, None, stall_timeout_seconds=1.5)
+    finally:
+        release.set()
+        feeder.join(5)
+    assert caught.value.reason is FailReason.TIMEOUT and caught.value.retryable is True
+    assert (tmp_path / "x.ts").stat().st_size > 0  # it did work before it hung
+    assert time.monotonic() - started < 30
+
+
 def test_progress_callback_errors_stop_ffmpeg(tmp_path: Path) -> None:
     info = probe(BIKES)
 

@@ -10,7 +10,8 @@ from reelhouse.platform.settings import PlatformSettings
 
 class TranscoderSettings(PlatformSettings):
     """``preset``: x264 preset; ``segment_seconds``: HLS target segment duration (s);
-    ``stall_timeout_seconds``: the watchdog kills an ffmpeg silent this long; ``work_dir``: scratch space
+    ``stall_timeout_seconds``: the supervisor kills an ffmpeg pass that has read and written nothing this
+    long (docs/transcoding.md); ``work_dir``: scratch space
     (one sub-directory per job, removed afterwards); ``thumbnail_count``: thumbnails per video.
 
     Job ownership (see :mod:`reelhouse.transcoder.worker`): ``job_lease_seconds`` is how long a job row

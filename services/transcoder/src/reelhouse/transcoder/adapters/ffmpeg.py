@@ -22,6 +22,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -34,6 +35,7 @@ import ffmpeg
 import m3u8
 
 from reelhouse.transcoder.domain.ladder import FailReason, MediaInfo, MediaRejected, Rendition
+from reelhouse.transcoder.domain.liveness import PassLiveness
 
 __all__ = [
     "HlsOutput",
@@ -57,6 +59,8 @@ __all__ = [
     "prepare_image_dirs",
     "probe",
     "run_ffmpeg",
+    "FfmpegRun",
+    "completed_media_seconds",
     "storyboard_vtt",
     "transcode_to_hls",
 ]
@@ -518,6 +522,57 @@ def _classify_failure(returncode: int, seen: set[str], tail: str) -> MediaReject
     return MediaRejected(FailReason.TRANSCODE_ERROR, detail, retryable=True)
 
 
+@dataclass(frozen=True)
+class FfmpegRun:
+    """What one successful ffmpeg process cost, from ``wait4``: ``cpu_seconds`` (user + system CPU
+    seconds), ``peak_rss_bytes`` (its largest resident set, bytes), ``wall_seconds``, and how many times
+    it called ``on_progress`` (``progress_reports``)."""
+
+    cpu_seconds: float
+    peak_rss_bytes: int
+    wall_seconds: float
+    progress_reports: int
+
+
+#: How often (seconds) the supervisor samples a running ffmpeg for liveness and progress.
+SUPERVISOR_POLL_SECONDS = 0.25
+
+
+def _first_input_file(argv: Sequence[str]) -> Path | None:
+    """The path after the first ``-i`` of an ffmpeg argv when it names a regular file, else None
+    (a pipe, a device, a URL)."""
+    for index, arg in enumerate(argv[:-1]):
+        if arg == "-i":
+            candidate = Path(argv[index + 1])
+            try:
+                return candidate.resolve() if candidate.is_file() else None
+            except OSError:
+                return None
+    return None
+
+
+def _read_position(pid: int, source: Path) -> int | None:
+    """How many bytes of ``source`` process ``pid`` has read so far: the file offset of the descriptor it
+    has open on it (``pos`` in ``/proc/<pid>/fdinfo/<fd>``, Linux). None when unknown (no ``/proc``, the
+    file not open yet or any more)."""
+    fd_dir = f"/proc/{pid}/fd"
+    target = str(source)
+    try:
+        for fd in os.listdir(fd_dir):
+            try:
+                if os.readlink(f"{fd_dir}/{fd}") != target:
+                    continue
+                with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as info:
+                    for line in info:
+                        if line.startswith("pos:"):
+                            return int(line.split()[1])
+            except (OSError, ValueError):
+                continue
+    except OSError:
+        return None
+    return None
+
+
 def run_ffmpeg(
     argv: Sequence[str],
     duration_seconds: float,
@@ -525,23 +580,31 @@ def run_ffmpeg(
     stall_timeout_seconds: float = 120,
     *,
     cancel: threading.Event | None = None,
-) -> float:
-    """Run ffmpeg to completion, reporting progress; blocking (call through ``asyncio.to_thread``).
-    Returns the CPU seconds (user + system) ffmpeg used, from ``wait4``.
+    produced_seconds: Callable[[], float] | None = None,
+    lead_seconds: float = math.inf,
+) -> FfmpegRun:
+    """Run ffmpeg to completion under a supervisor that reports progress and kills it when it hangs;
+    blocking (call through ``asyncio.to_thread``). Returns :class:`FfmpegRun`.
 
-    ``argv`` must contain ``-progress pipe:1`` (as :func:`build_hls_command` does) for progress and the
-    stall watchdog to see anything. ``duration_seconds`` (source duration) turns ``out_time_us`` into a
-    percentage. ``on_progress(percent)`` gets strictly increasing floats in 0..100, at most one call per
-    second unless the percentage moved by >= 5 points, and a final ``100.0`` on success. It runs in the
-    calling thread; if it raises, ffmpeg is killed and the exception propagates.
+    Every :data:`SUPERVISOR_POLL_SECONDS` the supervisor samples what the pass really produces and feeds a
+    :class:`~reelhouse.transcoder.domain.liveness.PassLiveness` (the rule and why it does not rely on
+    ffmpeg's own report timing: that module): ffmpeg's ``out_time_us``/``frame`` when ``argv`` has
+    ``-progress pipe:1`` (it may say nothing until the end), ``produced_seconds()`` (media seconds written
+    as complete segments; the HLS pass passes :func:`completed_media_seconds`) and the read offset of the
+    source file named by the first ``-i``. ``lead_seconds`` bounds how far the read-offset estimate may
+    run ahead of what is confirmed (one segment length for the HLS pass).
 
-    A watchdog kills ffmpeg when its output time has not advanced for ``stall_timeout_seconds`` seconds.
+    ``duration_seconds`` (of the source) turns those into a percentage. ``on_progress(percent)`` gets
+    strictly increasing floats in 0..100 in the calling thread, at most one call per second unless the
+    percentage moved by >= 5 points, and a final ``100.0`` on success; if it raises, ffmpeg is killed and
+    the exception propagates. A pass is killed as stalled when no signal has increased for
+    ``stall_timeout_seconds`` (a truly hung ffmpeg reads and writes nothing; a slow one keeps reading).
     Setting ``cancel`` kills ffmpeg and raises :class:`TranscodeCancelled` (worker shutdown, deleted
     video). stderr is read continuously into a bounded buffer (the last 20 lines), so memory stays flat.
 
     Raises OSError when ffmpeg cannot be started at all (a broken worker, not a media problem), else
     :class:`MediaRejected`:
-    * TIMEOUT (retryable) when the watchdog fired;
+    * TIMEOUT (retryable) when the pass stalled;
     * CORRUPT_SOURCE (not retryable) when ffmpeg failed on damaged input ("Invalid data found",
       "moov atom not found", ...) or exited 0 after reading a truncated file ("partial file");
     * UNSUPPORTED_CODEC (not retryable) when no decoder exists;
@@ -549,12 +612,12 @@ def run_ffmpeg(
     """
     tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
     seen: set[str] = set()
-    state: dict[str, float] = {"last_activity": time.monotonic(), "out_time_us": -1, "frame": -1}
+    reported: dict[str, int] = {"out_time_us": -1, "frame": -1}
     lock = threading.Lock()
-    stalled = threading.Event()
-    cancelled = threading.Event()
-    finished = threading.Event()
+    source = _first_input_file(argv)
+    source_size = source.stat().st_size if source is not None else None
 
+    started = time.monotonic()
     proc = subprocess.Popen(
         list(argv),
         stdin=subprocess.DEVNULL,
@@ -565,6 +628,7 @@ def run_ffmpeg(
         errors="replace",
         bufsize=1,
     )
+    liveness = PassLiveness(duration_seconds, stall_timeout_seconds, started, lead_seconds=lead_seconds)
 
     def read_stderr() -> None:
         assert proc.stderr is not None
@@ -583,80 +647,104 @@ def run_ffmpeg(
                 seen.add("environment")
             tail.append(line)
 
-    def watchdog() -> None:
-        while not finished.wait(min(0.2, max(stall_timeout_seconds / 4, 0.05))):
-            if cancel is not None and cancel.is_set():
-                cancelled.set()
-                _kill(proc)
-                return
-            with lock:
-                idle = time.monotonic() - state["last_activity"]
-            if idle > stall_timeout_seconds:
-                stalled.set()
-                _kill(proc)
-                return
-
-    stderr_thread = threading.Thread(target=read_stderr, name="ffmpeg-stderr", daemon=True)
-    watchdog_thread = threading.Thread(target=watchdog, name="ffmpeg-watchdog", daemon=True)
-    stderr_thread.start()
-    watchdog_thread.start()
-
-    last_percent = -1.0
-    last_report = 0.0
-
-    def report(percent: float, force: bool = False) -> None:
-        nonlocal last_percent, last_report
-        if on_progress is None or percent <= last_percent:
-            return
-        now = time.monotonic()
-        if force or percent - last_percent >= 5.0 or now - last_report >= 1.0:
-            last_percent, last_report = percent, now
-            on_progress(percent)
-
-    try:
+    def read_stdout() -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
             key, _, value = line.strip().partition("=")
-            if key in ("out_time_us", "frame"):
+            if key in reported:
                 try:
                     number = int(value)
                 except ValueError:  # "N/A" before the first packet
                     continue
                 with lock:
-                    if number > state[key]:  # the output advanced: ffmpeg is alive
-                        state[key] = number
-                        state["last_activity"] = time.monotonic()
-                if key == "out_time_us" and duration_seconds > 0 and number >= 0:
-                    # Stop short of 100 until ffmpeg has exited successfully.
-                    report(min(99.9, number / 1e6 / duration_seconds * 100.0))
-        try:
-            _, status, usage = os.wait4(proc.pid, 0)
-            returncode = proc.returncode = os.waitstatus_to_exitcode(status)
-            cpu_seconds = usage.ru_utime + usage.ru_stime
-        except ChildProcessError:  # reaped meanwhile by Popen.poll() inside a kill from the watchdog
-            returncode, cpu_seconds = proc.wait(), 0.0
+                    reported[key] = max(reported[key], number)
+
+    readers = [
+        threading.Thread(target=read_stderr, name="ffmpeg-stderr", daemon=True),
+        threading.Thread(target=read_stdout, name="ffmpeg-stdout", daemon=True),
+    ]
+    for reader in readers:
+        reader.start()
+
+    last_percent = -1.0
+    last_report = 0.0
+    reports = 0
+
+    def report(percent: float, force: bool = False) -> None:
+        nonlocal last_percent, last_report, reports
+        if on_progress is None or percent <= last_percent:
+            return
+        now = time.monotonic()
+        if force or percent - last_percent >= 5.0 or now - last_report >= 1.0:
+            last_percent, last_report = percent, now
+            reports += 1
+            on_progress(percent)
+
+    def sample(now: float) -> float:
+        with lock:
+            out_time_us, frames = reported["out_time_us"], reported["frame"]
+        produced = None
+        if produced_seconds is not None:
+            try:
+                produced = produced_seconds()
+            except OSError:  # the output directory is being replaced: next time
+                produced = None
+        return liveness.observe(
+            now,
+            output_seconds=out_time_us / 1e6 if out_time_us >= 0 else None,
+            frames=frames if frames >= 0 else None,
+            produced_seconds=produced,
+            input_bytes=_read_position(proc.pid, source) if source is not None else None,
+            input_size_bytes=source_size,
+        )
+
+    killed_for: str | None = None
+    returncode: int | None = None
+    usage: Any = None
+    try:
+        while returncode is None:
+            try:
+                pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+            except ChildProcessError:  # reaped elsewhere: the exit status is known, the usage is not
+                returncode = proc.wait()
+                break
+            if pid:
+                returncode = proc.returncode = os.waitstatus_to_exitcode(status)
+                usage = rusage
+                break
+            now = time.monotonic()
+            if killed_for is None:
+                if cancel is not None and cancel.is_set():
+                    killed_for = "cancel"
+                    _kill(proc)
+                else:
+                    report(sample(now))
+                    if liveness.stalled(now):
+                        killed_for = "stall"
+                        _kill(proc)
+            time.sleep(SUPERVISOR_POLL_SECONDS)
     finally:
-        finished.set()
-        if proc.poll() is None:
+        if returncode is None:  # on_progress raised (or we were interrupted): never leave ffmpeg behind
             _kill(proc)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL is not ignorable
                 log.error("ffmpeg pid %s did not exit after SIGKILL", proc.pid)
-        stderr_thread.join(timeout=5)
-        watchdog_thread.join(timeout=5)
+        for reader in readers:
+            reader.join(timeout=5)
         if proc.stdout is not None:
             proc.stdout.close()
         if proc.stderr is not None:
             proc.stderr.close()
 
     last_lines = "\n".join(tail)
-    if cancelled.is_set():
+    if killed_for == "cancel":
         raise TranscodeCancelled("ffmpeg was cancelled")
-    if stalled.is_set():
+    if killed_for == "stall":
         raise MediaRejected(
             FailReason.TIMEOUT,
-            f"ffmpeg made no progress for {stall_timeout_seconds:g} s and was killed\n{last_lines}".strip(),
+            f"ffmpeg made no progress for {stall_timeout_seconds:g} s (read nothing, wrote nothing) and was "
+            f"killed\n{last_lines}".strip(),
             retryable=True,
         )
     if returncode != 0:
@@ -667,12 +755,21 @@ def run_ffmpeg(
             f"source is truncated (ffmpeg read a partial file)\n{last_lines}".strip(),
         )
     report(100.0, force=True)
-    return cpu_seconds
+    return FfmpegRun(
+        cpu_seconds=usage.ru_utime + usage.ru_stime if usage is not None else 0.0,
+        peak_rss_bytes=usage.ru_maxrss * 1024 if usage is not None else 0,  # Linux reports kilobytes
+        wall_seconds=time.monotonic() - started,
+        progress_reports=reports,
+    )
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL ``proc`` without reaping it (``Popen.kill`` may reap, and the supervisor needs ``wait4``'s
+    resource usage)."""
+    if proc.returncode is not None:
+        return
     try:
-        proc.kill()
+        os.kill(proc.pid, signal.SIGKILL)
     except OSError:  # already gone
         pass
 
@@ -704,6 +801,16 @@ def completed_segments(out_dir: str | os.PathLike[str], renditions: Sequence[Ren
 
 
 
+def completed_media_seconds(out_dir: str | os.PathLike[str], renditions: Sequence[Rendition], segment_seconds: float) -> float:
+    """Media seconds that every rendition of a running :func:`build_hls_command` pass has written as
+    complete segments: the smallest count of finished segments over the renditions times
+    ``segment_seconds`` (keyframes are forced every ``segment_seconds`` of timestamp, so segment *k*
+    ends at ``(k + 1) * segment_seconds``; the last one may be shorter, which only matters at the end).
+    """
+    counts = collections.Counter(path.split("/", 1)[0] for path in completed_segments(out_dir, renditions))
+    return min(counts.get(r.name, 0) for r in renditions) * segment_seconds
+
+
 @dataclass(frozen=True)
 class HlsVariant:
     """One rendition as written: ``playlist`` is relative to the output directory (POSIX, e.g.
@@ -730,7 +837,9 @@ class HlsOutput:
 
     ``images``/``storyboard``: the pictures the same pass made (None when none were asked for, or the pass
     could not make them; :func:`make_images`/:func:`make_storyboard` make them separately). They are not
-    part of :meth:`files`. ``cpu_seconds``: user + system CPU seconds of the ffmpeg process.
+    part of :meth:`files`. ``cpu_seconds``: user + system CPU seconds of the ffmpeg process;
+    ``peak_rss_bytes``: its largest resident set (bytes); ``progress_reports``: progress callbacks made
+    during the pass.
     """
 
     out_dir: Path
@@ -739,6 +848,8 @@ class HlsOutput:
     images: Images | None = None
     storyboard: Storyboard | None = None
     cpu_seconds: float | None = None
+    peak_rss_bytes: int | None = None
+    progress_reports: int | None = None
 
     @property
     def master_path(self) -> Path:
@@ -857,7 +968,11 @@ def transcode_to_hls(
 
     argv = build_hls_command(source, out, renditions, info, segment_seconds=segment_seconds, preset=preset, images=images)
     log.info("ffmpeg hls: %s", " ".join(argv))
-    cpu_seconds = run_ffmpeg(argv, info.duration_seconds, on_progress, stall_timeout_seconds, cancel=cancel)
+    run = run_ffmpeg(
+        argv, info.duration_seconds, on_progress, stall_timeout_seconds, cancel=cancel,
+        produced_seconds=functools.partial(completed_media_seconds, out, renditions, segment_seconds),
+        lead_seconds=segment_seconds,
+    )
 
     master_path = out / MASTER_PLAYLIST
     if not master_path.is_file():
@@ -922,7 +1037,9 @@ def transcode_to_hls(
     if len(counts) > 1:
         log.warning("renditions have different segment counts %s: keyframes are not aligned", counts)
     pictures, storyboard = collect_images(out, images) if images is not None else (None, None)
-    return HlsOutput(out_dir=out, master=MASTER_PLAYLIST, variants=tuple(variants), images=pictures, storyboard=storyboard, cpu_seconds=cpu_seconds)
+    return HlsOutput(out_dir=out, master=MASTER_PLAYLIST, variants=tuple(variants), images=pictures, storyboard=storyboard,
+        cpu_seconds=run.cpu_seconds, peak_rss_bytes=run.peak_rss_bytes, progress_reports=run.progress_reports,
+    )
 
 
 

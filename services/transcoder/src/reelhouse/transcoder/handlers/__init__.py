@@ -289,6 +289,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
         log.info(
             "transcode.completed", job_id=str(job.id), video_id=str(video_id), seconds=round(elapsed, 2),
             phases={k: round(v, 2) for k, v in phases.items()}, ffmpeg_cpu_seconds=round(hls.cpu_seconds or 0.0, 1),
+            ffmpeg_peak_rss_mib=round((hls.peak_rss_bytes or 0) / 2**20, 1), progress_reports=hls.progress_reports,
             files_uploaded_during_ffmpeg=uploaded_early, files=len(files), renditions=[r.name for r in renditions], worker=owner,
         )
     except (ff.TranscodeCancelled, asyncio.CancelledError):
