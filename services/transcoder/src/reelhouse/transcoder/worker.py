@@ -215,9 +215,10 @@ class JobControl:
             except Exception as exc:  # noqa: BLE001 - a missed beat is fine; the lease has slack
                 log.warning("transcode.heartbeat_failed", job_id=str(job_id), error=str(exc))
 
-    async def requeue(self, body: str, *, delay_seconds: float = 0.0, attempt: int = 1) -> None:
+    async def requeue(self, body: str, *, delay_seconds: float = 0.0, attempt: int = 1, headers: dict[str, Any] | None = None) -> None:
         """Publish a job's stored CloudEvent back to the transcoder queue (persistent, confirmed); with
-        ``delay_seconds`` > 0 through the retry queue (it dead-letters into the main queue on expiry)."""
+        ``delay_seconds`` > 0 through the retry queue (it dead-letters into the main queue on expiry).
+        ``headers`` are added to the message (e.g. the outage bookkeeping of the job handler)."""
         consumer = self.app.state.consumer
         queue = consumer.queues.retry if delay_seconds > 0 else consumer.queues.main
         # aio-pika reads a number as SECONDS (it converts to the AMQP milliseconds string itself);
@@ -226,26 +227,43 @@ class JobControl:
         await self.app.state.broker.publish(
             body.encode(),
             queue=queue,
-            headers={"x-attempt": attempt + 1, "x-requeued-by": self.name},
+            headers={**(headers or {}), "x-attempt": attempt + 1, "x-requeued-by": self.name},
             persist=True,
             content_type="application/cloudevents+json",
             mandatory=True,
             **extra,
         )
 
-    async def release(self, job_id: uuid.UUID, body: str | None, *, delay_seconds: float = 0.0, attempt: int = 1) -> bool:
+    async def release(
+        self,
+        job_id: uuid.UUID,
+        body: str | None,
+        *,
+        delay_seconds: float = 0.0,
+        attempt: int = 1,
+        uncount: bool = False,
+        headers: dict[str, Any] | None = None,
+    ) -> bool:
         """Give a job we own back to the queue: clear ``lease_owner`` and republish its message (after
-        ``delay_seconds``). Returns False when the row was no longer ours (nothing is published)."""
+        ``delay_seconds``). ``uncount`` gives the attempt back (the next claim counts it again): for an
+        infrastructure outage, which says nothing about the source. Returns False when the row was no
+        longer ours (nothing is published)."""
+        values: dict[str, Any] = {
+            "lease_owner": None,
+            "lease_expires_at": utcnow() + timedelta(seconds=delay_seconds + ORPHAN_REQUEUE_SECONDS),
+        }
+        if uncount:
+            values["attempt"] = TranscodeJob.attempt - 1
         async with self.app.state.db.session() as session:
             result = await session.execute(
                 update(TranscodeJob)
                 .where(TranscodeJob.id == job_id, TranscodeJob.lease_owner == self.name, TranscodeJob.status == "RUNNING")
-                .values(lease_owner=None, lease_expires_at=utcnow() + timedelta(seconds=delay_seconds + ORPHAN_REQUEUE_SECONDS))
+                .values(**values)
             )
             if result.rowcount == 0 or body is None:
                 return False
-            await self.requeue(body, delay_seconds=delay_seconds, attempt=attempt)  # commit follows the publish
-        log.info("transcode.handed_back", job_id=str(job_id), delay_s=delay_seconds, worker=self.name)
+            await self.requeue(body, delay_seconds=delay_seconds, attempt=attempt, headers=headers)  # commit follows the publish
+        log.info("transcode.handed_back", job_id=str(job_id), delay_s=delay_seconds, worker=self.name, uncounted=uncount)
         return True
 
     async def reap_once(self) -> int:

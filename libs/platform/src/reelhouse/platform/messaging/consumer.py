@@ -131,7 +131,8 @@ class HandlerContext:
 
     ``session`` is the open transaction in ``inbox`` mode (None in ``self`` mode); ``db`` the service
     database; ``envelope`` the CloudEvent; ``attempt`` the delivery attempt (1-based);
-    ``redelivered`` True when RabbitMQ redelivers after a consumer died.
+    ``redelivered`` True when RabbitMQ redelivers after a consumer died; ``headers`` the AMQP headers of
+    the delivery (retry bookkeeping such as ``x-first-failure-at-ms``).
     """
 
     service: str
@@ -141,6 +142,7 @@ class HandlerContext:
     redelivered: bool
     session: AsyncSession | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, Any] = field(default_factory=dict)
 
     async def publish(self, payload: EventPayload, session: AsyncSession | None = None) -> CloudEvent:
         """Add ``payload`` to the outbox in ``session`` (default: the handler's transaction)."""
@@ -308,6 +310,7 @@ class EventConsumer:
                 attempt=attempt,
                 redelivered=bool(raw.redelivered),
                 extras=self.extras,
+                headers=dict(raw.headers or {}),
             )
             if spec.mode == "inbox":
                 async with self.db.session() as session:
