@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 USER_ID := $(if $(filter command line,$(origin USER)),$(USER),demo-user)
 
-.PHONY: setup infra up demo token test test-unit test-service test-contract test-e2e bench bench-long bench-live bench-chat schemas lint clean
+.PHONY: setup infra up demo token test test-unit test-service test-contract test-e2e drill bench bench-long bench-live bench-chat schemas lint clean
 
 setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python workspace
 	@bash deploy/local/setup.sh
@@ -34,6 +34,9 @@ test-contract: setup
 
 test-e2e: setup infra
 	$(PY) -m pytest -q -m e2e
+
+drill: setup infra  ## fault drills: broker restart (private node), database outage, reordered events
+	$(PY) -m pytest -q -m drill
 
 bench: setup infra  ## speed figures and ratios (not a test); ends with the 10-minute long-source line
 	$(PY) bench/transcode_bench.py

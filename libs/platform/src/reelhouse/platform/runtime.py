@@ -103,6 +103,8 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
                 defn.handlers,
                 max_attempts=settings.max_delivery_attempts,
                 backoff_seconds=settings.retry_backoff_seconds,
+                backoff_max_seconds=settings.retry_backoff_max_seconds,
+                retry_window_seconds=settings.retry_window_seconds,
                 prefetch=defn.prefetch,
                 extras={**defn.extras, "app": app},
             )

@@ -50,8 +50,12 @@ class PlatformSettings(BaseSettings):
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     events_exchange: str = "reelhouse.events"
     queue_prefix: str = "reelhouse."
-    max_delivery_attempts: int = Field(default=5, ge=1, description="deliveries before the DLQ")
+    max_delivery_attempts: int = Field(default=5, ge=1, description="handler errors before the DLQ")
     retry_backoff_seconds: float = Field(default=1.0, gt=0, description="first retry delay, doubles")
+    retry_backoff_max_seconds: float = Field(default=60.0, gt=0, description="cap of the retry delay")
+    retry_window_seconds: float = Field(
+        default=1800.0, gt=0, description="outages and missing dependencies are retried this long before the DLQ"
+    )
 
     s3_endpoint_url: str = "http://127.0.0.1:9000"
     s3_public_endpoint_url: str | None = None

@@ -315,3 +315,207 @@ def shared_media_dir() -> Path:
         if (c / "bigbuckbunny.mp4").exists():
             return c
     raise FileNotFoundError("shared footage not found: set REELHOUSE_MEDIA_DIR to the folder holding bigbuckbunny.mp4")
+
+
+class PrivateRabbitMQ:
+    """A RabbitMQ node of its own for outage drills (never the shared broker): its own node name,
+    AMQP and distribution ports, Erlang cookie, data and log directories under ``base_dir``.
+
+    ``url`` is its AMQP URL (guest/guest on 127.0.0.1). :meth:`stop_app` / :meth:`start_app` stop and
+    start the RabbitMQ application while the Erlang node keeps running, exactly like
+    ``rabbitmqctl stop_app`` / ``start_app`` on a production node (durable queues and persistent
+    messages survive; every client connection is closed). :meth:`start` / :meth:`stop` start and halt
+    the node. Raises ``RuntimeError`` when a command fails.
+    """
+
+    def __init__(self, sbin: Path, base_dir: Path) -> None:
+        self.sbin = sbin
+        self.base_dir = base_dir
+        self.node = f"rh-drill-{secrets.token_hex(3)}@localhost"
+        self.port = free_port()
+        self.url = f"amqp://guest:guest@127.0.0.1:{self.port}/"
+        (base_dir / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n")
+        (base_dir / "rabbitmq-env.conf").write_text("")
+        (base_dir / "enabled_plugins").write_text("[].\n")
+        self.env = {
+            **os.environ,
+            "HOME": str(base_dir),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_MNESIA_BASE": str(base_dir / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(base_dir / "log"),
+            "RABBITMQ_CONFIG_FILE": str(base_dir / "rabbitmq.conf"),
+            "RABBITMQ_CONF_ENV_FILE": str(base_dir / "rabbitmq-env.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(base_dir / "enabled_plugins"),
+            "RABBITMQ_PID_FILE": str(base_dir / "rabbitmq.pid"),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+        }
+
+    def _ctl(self, *args: str, timeout: float = 90) -> None:
+        result = subprocess.run(
+            [str(self.sbin / "rabbitmqctl"), "-n", self.node, *args],
+            env=self.env, capture_output=True, text=True, timeout=timeout, check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {result.stdout[-500:]} {result.stderr[-500:]}")
+
+    def start(self) -> None:
+        """Start the node (detached) and wait until RabbitMQ accepts connections."""
+        subprocess.run([str(self.sbin / "rabbitmq-server"), "-detached"], env=self.env, check=True, timeout=60,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self._ctl("wait", self.env["RABBITMQ_PID_FILE"], "--timeout", "90", timeout=120)
+
+    def stop_app(self) -> None:
+        """Stop the RabbitMQ application (the outage begins: connections drop, the port closes)."""
+        self._ctl("stop_app")
+
+    def start_app(self) -> None:
+        """Start the RabbitMQ application again (the outage ends)."""
+        self._ctl("start_app")
+
+    def outage(self):  # noqa: ANN201
+        """Context manager: the application is stopped inside the block and started again on exit,
+        whatever happens in the block."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def _outage():  # noqa: ANN202
+            self.stop_app()
+            try:
+                yield self
+            finally:
+                self.start_app()
+
+        return _outage()
+
+    def stop(self) -> None:
+        """Halt the node (best effort)."""
+        try:
+            self._ctl("stop", timeout=60)
+        except (RuntimeError, subprocess.TimeoutExpired):
+            pid_file = Path(self.env["RABBITMQ_PID_FILE"])
+            if pid_file.exists():
+                import signal
+
+                try:
+                    os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+                except (OSError, ValueError):
+                    pass
+
+
+def _rabbitmq_sbin() -> Path | None:
+    """Directory holding ``rabbitmq-server`` and ``rabbitmqctl`` that run as the current user:
+    ``REELHOUSE_RABBITMQ_SBIN``, the Debian package's ``/usr/lib/rabbitmq/bin`` (the ``/usr/sbin``
+    wrappers switch to the ``rabbitmq`` user and drop the environment), else the ones on PATH."""
+    import shutil
+
+    candidates = [os.environ.get("REELHOUSE_RABBITMQ_SBIN"), "/usr/lib/rabbitmq/bin"]
+    found = shutil.which("rabbitmq-server")
+    if found:
+        candidates.append(str(Path(found).parent))
+    for c in candidates:
+        if c and (Path(c) / "rabbitmq-server").exists() and (Path(c) / "rabbitmqctl").exists():
+            return Path(c)
+    return None
+
+
+@pytest.fixture(scope="session")
+def private_rabbitmq(tmp_path_factory) -> Iterator[PrivateRabbitMQ]:  # noqa: ANN001
+    """A private RabbitMQ node for broker-outage drills, started once per test session (~6 s) and
+    halted at the end. Tests may stop and start its application; the shared broker is never touched.
+    Skipped (with the reason) when the RabbitMQ server is not installed."""
+    sbin = _rabbitmq_sbin()
+    if sbin is None:
+        pytest.skip("RabbitMQ server not installed (set REELHOUSE_RABBITMQ_SBIN): cannot run a private node")
+    node = PrivateRabbitMQ(sbin, tmp_path_factory.mktemp("rabbitmq-drill"))
+    try:
+        node.start()
+        yield node
+    finally:
+        node.stop()
+
+
+class TcpProxy:
+    """A TCP forwarder on 127.0.0.1 in front of a real server (e.g. PostgreSQL) for outage drills:
+    :meth:`cut` closes every connection and stops listening (clients see the server vanish, as when
+    it restarts or the network drops); :meth:`restore` listens again on the same port.
+
+    ``target`` is ``(host, port)``; ``port`` is the proxy's port. Use as a context manager.
+    """
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import threading
+
+        self.target = target
+        self.port = free_port()
+        self._lock = threading.Lock()
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+
+    def __enter__(self) -> TcpProxy:
+        self.restore()
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.cut()
+
+    def restore(self) -> None:
+        """Listen (again) and forward new connections to the target."""
+        import threading
+
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        """Stop listening and reset every open connection."""
+        with self._lock:
+            listener, self._listener = self._listener, None
+            sockets, self._sockets = self._sockets, []
+        for s in ([listener] if listener else []) + sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def _accept(self, listener: socket.socket) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                if self._listener is not listener:
+                    client.close()
+                    upstream.close()
+                    return
+                self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

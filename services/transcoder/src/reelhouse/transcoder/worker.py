@@ -29,6 +29,14 @@ gets ``shutdown_grace_seconds`` to finish; after that ffmpeg is killed and the j
 released and republished to the queue immediately, so another worker restarts it without waiting for
 a lease to expire. Set the pod's ``terminationGracePeriodSeconds`` above the grace period.
 
+Broker restart (``rabbitmqctl stop_app``/``start_app``, a failover): FastStream's robust channel
+reconnects and restores the consumers it knows of. The consumer this module cancels and starts itself
+must follow: a cancel on a closed channel also drops the consumer from aio-pika's restore list (else
+the restore would bring back a consumer while a job runs), and a resume that meets a closed channel
+(``ChannelInvalidStateError``) is not an error but a deferred resume: a watchdog re-applies the wanted
+state every ``CONSUMER_WATCH_SECONDS`` until the consumer is back, so a worker never sits idle with
+messages in its queue.
+
 Duplicates: a delivery for a RUNNING job whose lease is live is dropped (the owner is alive); the owner
 only finishes the job while it still holds the lease (``lease_owner`` = itself), so two workers never
 both complete one job.
@@ -45,6 +53,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import select, update
 
@@ -59,6 +68,9 @@ SOURCE = "/reelhouse/transcoder"
 ORPHAN_REQUEUE_SECONDS = 600.0
 """After republishing an orphaned or handed-back job, the reaper leaves it alone this long (s): time for
 a free worker to take the message (a duplicate republish is harmless but wasteful)."""
+CONSUMER_WATCH_SECONDS = 1.0
+"""How often the watchdog re-applies the wanted consumer state (s): the longest a worker stays without a
+consumer after the broker came back."""
 
 
 class JobControl:
@@ -80,6 +92,8 @@ class JobControl:
         self.cancel = threading.Event()
         self._lock = asyncio.Lock()
         self._reaper: asyncio.Task[None] | None = None
+        self._watch: asyncio.Task[None] | None = None
+        self._resume_pending = False
         self.reaped = 0
 
     # --- consumption ----------------------------------------------------------------------------
@@ -94,26 +108,57 @@ class JobControl:
         sub = self._subscriber
         return sub is not None and sub._consumer_tag is not None
 
-    async def apply(self) -> None:
-        """Start or cancel the AMQP consumer to match the state (idempotent).
+    async def apply(self) -> bool:
+        """Start or cancel the AMQP consumer to match the state (idempotent). Returns True when the
+        consumer now matches, False when the broker connection is down (the watchdog tries again).
 
         Uses the FastStream 0.7 subscriber's queue object and consumer tag (the same calls its own
-        start()/stop() make), so FastStream's stop() at shutdown stays consistent.
+        start()/stop() make), so FastStream's stop() at shutdown stays consistent. A cancel while the
+        channel is closed removes the consumer from aio-pika's ``RobustQueue`` restore list too, so the
+        reconnect does not bring it back while a job runs.
         """
         async with self._lock:
             sub = self._subscriber
             queue = getattr(sub, "_queue_obj", None)
             if queue is None:
-                return
+                return True
             want = not (self.paused or self.busy or self.stopping)
             if want and sub._consumer_tag is None:
-                sub._consumer_tag = await queue.consume(sub.consume, no_ack=False, arguments=sub.consume_args)
+                if queue.channel.is_closed:
+                    self._deferred("channel closed")
+                    return False
+                try:
+                    sub._consumer_tag = await queue.consume(sub.consume, no_ack=False, arguments=sub.consume_args)
+                except (ChannelInvalidStateError, AMQPError, ConnectionError, RuntimeError) as exc:
+                    self._deferred(f"{type(exc).__name__}: {exc}")
+                    return False
+                self._resume_pending = False
                 log.info("consumer.resumed", worker=self.name)
             elif not want and sub._consumer_tag is not None:
                 tag, sub._consumer_tag = sub._consumer_tag, None
+                consumers = getattr(queue, "_consumers", None)
+                if isinstance(consumers, dict):
+                    consumers.pop(tag, None)  # never restored on reconnect (RobustQueue.restore)
                 if not queue.channel.is_closed:
-                    await queue.cancel(tag)
+                    with contextlib.suppress(ChannelInvalidStateError, AMQPError, ConnectionError, RuntimeError):
+                        await queue.cancel(tag)
                 log.info("consumer.cancelled", worker=self.name, paused=self.paused, busy=self.busy, stopping=self.stopping)
+            return True
+
+    def _deferred(self, why: str) -> None:
+        if not self._resume_pending:
+            log.warning("consumer.resume_deferred", worker=self.name, why=why)
+        self._resume_pending = True
+
+    async def _watch_forever(self) -> None:
+        """Re-apply the wanted consumer state every ``CONSUMER_WATCH_SECONDS`` (a resume deferred by a
+        broker outage happens as soon as the channel is back)."""
+        while True:
+            await asyncio.sleep(CONSUMER_WATCH_SECONDS)
+            try:
+                await self.apply()
+            except Exception as exc:  # noqa: BLE001 - never let the watchdog die
+                log.warning("consumer.watch_failed", worker=self.name, error=f"{type(exc).__name__}: {exc}")
 
     async def hold(self) -> None:
         """Mark busy and stop consuming (called while the triggering delivery is still unacked)."""
@@ -170,9 +215,10 @@ class JobControl:
             except Exception as exc:  # noqa: BLE001 - a missed beat is fine; the lease has slack
                 log.warning("transcode.heartbeat_failed", job_id=str(job_id), error=str(exc))
 
-    async def requeue(self, body: str, *, delay_seconds: float = 0.0, attempt: int = 1) -> None:
+    async def requeue(self, body: str, *, delay_seconds: float = 0.0, attempt: int = 1, headers: dict[str, Any] | None = None) -> None:
         """Publish a job's stored CloudEvent back to the transcoder queue (persistent, confirmed); with
-        ``delay_seconds`` > 0 through the retry queue (it dead-letters into the main queue on expiry)."""
+        ``delay_seconds`` > 0 through the retry queue (it dead-letters into the main queue on expiry).
+        ``headers`` are added to the message (e.g. the outage bookkeeping of the job handler)."""
         consumer = self.app.state.consumer
         queue = consumer.queues.retry if delay_seconds > 0 else consumer.queues.main
         # aio-pika reads a number as SECONDS (it converts to the AMQP milliseconds string itself);
@@ -181,26 +227,43 @@ class JobControl:
         await self.app.state.broker.publish(
             body.encode(),
             queue=queue,
-            headers={"x-attempt": attempt + 1, "x-requeued-by": self.name},
+            headers={**(headers or {}), "x-attempt": attempt + 1, "x-requeued-by": self.name},
             persist=True,
             content_type="application/cloudevents+json",
             mandatory=True,
             **extra,
         )
 
-    async def release(self, job_id: uuid.UUID, body: str | None, *, delay_seconds: float = 0.0, attempt: int = 1) -> bool:
+    async def release(
+        self,
+        job_id: uuid.UUID,
+        body: str | None,
+        *,
+        delay_seconds: float = 0.0,
+        attempt: int = 1,
+        uncount: bool = False,
+        headers: dict[str, Any] | None = None,
+    ) -> bool:
         """Give a job we own back to the queue: clear ``lease_owner`` and republish its message (after
-        ``delay_seconds``). Returns False when the row was no longer ours (nothing is published)."""
+        ``delay_seconds``). ``uncount`` gives the attempt back (the next claim counts it again): for an
+        infrastructure outage, which says nothing about the source. Returns False when the row was no
+        longer ours (nothing is published)."""
+        values: dict[str, Any] = {
+            "lease_owner": None,
+            "lease_expires_at": utcnow() + timedelta(seconds=delay_seconds + ORPHAN_REQUEUE_SECONDS),
+        }
+        if uncount:
+            values["attempt"] = TranscodeJob.attempt - 1
         async with self.app.state.db.session() as session:
             result = await session.execute(
                 update(TranscodeJob)
                 .where(TranscodeJob.id == job_id, TranscodeJob.lease_owner == self.name, TranscodeJob.status == "RUNNING")
-                .values(lease_owner=None, lease_expires_at=utcnow() + timedelta(seconds=delay_seconds + ORPHAN_REQUEUE_SECONDS))
+                .values(**values)
             )
             if result.rowcount == 0 or body is None:
                 return False
-            await self.requeue(body, delay_seconds=delay_seconds, attempt=attempt)  # commit follows the publish
-        log.info("transcode.handed_back", job_id=str(job_id), delay_s=delay_seconds, worker=self.name)
+            await self.requeue(body, delay_seconds=delay_seconds, attempt=attempt, headers=headers)  # commit follows the publish
+        log.info("transcode.handed_back", job_id=str(job_id), delay_s=delay_seconds, worker=self.name, uncounted=uncount)
         return True
 
     async def reap_once(self) -> int:
@@ -257,7 +320,9 @@ class JobControl:
     # --- lifecycle ----------------------------------------------------------------------------------
 
     def start_reaper(self) -> None:
+        """Start the orphan reaper and the consumer watchdog (background tasks of this process)."""
         self._reaper = asyncio.create_task(self._reap_forever(), name="transcode-reaper")
+        self._watch = asyncio.create_task(self._watch_forever(), name="transcode-consumer-watch")
 
     async def shutdown(self) -> None:
         """Graceful stop: stop consuming, give the running job ``shutdown_grace_seconds``, then cancel it
@@ -276,10 +341,11 @@ class JobControl:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
-        if self._reaper is not None:
-            self._reaper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reaper
+        for bg in (self._reaper, self._watch):
+            if bg is not None:
+                bg.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await bg
 
     def status(self) -> dict[str, Any]:
         return {

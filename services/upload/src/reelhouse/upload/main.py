@@ -12,6 +12,7 @@ from reelhouse.platform.storage import ensure_buckets_on_startup
 from reelhouse.upload.handlers import HANDLERS, PUBLISHES
 from reelhouse.upload.http.routes import router
 from reelhouse.upload.settings import UploadSettings
+from reelhouse.upload.sweeper import start_sweeper, stop_sweeper
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
@@ -20,12 +21,13 @@ def build_service(settings: PlatformSettings | None = None) -> ServiceDefinition
     """The upload's definition (routes, handlers, migrations) with ``settings`` or from the env."""
     return ServiceDefinition(
         name="upload",
-        settings=settings or UploadSettings(),
+        settings=settings if isinstance(settings, UploadSettings) else UploadSettings(**(settings.model_dump() if settings else {})),
         migrations_dir=MIGRATIONS,
         routers=[router],
         handlers=HANDLERS,
         publishes=PUBLISHES,
-        on_startup=[ensure_buckets_on_startup],
+        on_startup=[ensure_buckets_on_startup, start_sweeper],
+        on_shutdown=[stop_sweeper],
     )
 
 

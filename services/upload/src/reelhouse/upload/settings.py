@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from reelhouse.platform.settings import PlatformSettings
 
 
@@ -10,3 +12,7 @@ class UploadSettings(PlatformSettings):
 
     service_name: str = "upload"
     http_port: int = 8102
+    upload_session_idle_seconds: float = Field(
+        default=86400.0, gt=0, description="an open session with no activity this long is expired (s)"
+    )
+    upload_sweeper_interval_seconds: float = Field(default=60.0, gt=0, description="how often the sweeper runs (s)")

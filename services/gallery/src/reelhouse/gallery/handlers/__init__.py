@@ -3,6 +3,13 @@
 Events may arrive out of order (they come from different services) and more than once: each handler
 walks the shortest allowed path of the state machine to its target, ignores events the lifecycle
 makes moot (READY never rolls back) and relies on the inbox for duplicates.
+
+An event that depends on one not applied yet is retried later, never dropped: a transcode.started,
+transcode.completed or transcode.failed for a video still DRAFT or UPLOADING (its video.uploaded, which
+records the source, is still on its way) raises :class:`RetryLater`; the platform consumer rolls the
+transaction back and delivers it again with backoff (docs/reliability.md). transcode.progress is not
+retried: a later progress, started or completed supersedes it. An upload failure that overtakes its
+upload.started moves DRAFT to FAILED directly (the late upload.started is then moot).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from reelhouse.contracts.events import (
 )
 from reelhouse.gallery.adapters.db import Video, VideoAsset, utcnow
 from reelhouse.gallery.domain.lifecycle import IllegalTransition, VideoStatus, check_transition, path_to
-from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec
+from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, RetryLater
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +66,16 @@ def _advance(video: Video, target: VideoStatus, *, has_assets: bool = False) -> 
     return True
 
 
+WAITING_FOR_UPLOAD = (VideoStatus.DRAFT, VideoStatus.UPLOADING)
+"""States in which a transcode event has overtaken the video.uploaded it depends on."""
+
+
+def _require_uploaded(video: Video, event_type: str) -> None:
+    """Raise :class:`RetryLater` while ``video`` has not applied its video.uploaded yet."""
+    if video.status in WAITING_FOR_UPLOAD:
+        raise RetryLater(f"{event_type} for video {video.id} in {video.status}: waiting for video.uploaded")
+
+
 async def on_upload_started(ctx: HandlerContext, event: VideoUploadStartedV1) -> None:
     """DRAFT -> UPLOADING."""
     video = await _locked_video(ctx, event.video_id)
@@ -82,21 +99,23 @@ async def on_uploaded(ctx: HandlerContext, event: VideoUploadedV1) -> None:
 
 
 async def on_upload_failed(ctx: HandlerContext, event: VideoUploadFailedV1) -> None:
-    """UPLOADING -> FAILED for provider failures. A user cancel (reason CANCELED) leaves the video in
-    UPLOADING so a new session can be opened (seed 003: a failed session is replaced, not resumed)."""
+    """UPLOADING (or DRAFT, when the failure overtook video.upload_started) -> FAILED for provider
+    failures. A user cancel (reason CANCELED) leaves the video in UPLOADING so a new session can be opened
+    (seed 003: a failed session is replaced, not resumed)."""
     if event.reason == "CANCELED":
         return
     video = await _locked_video(ctx, event.video_id)
-    if video and video.status == VideoStatus.UPLOADING and _advance(video, VideoStatus.FAILED):
+    if video and video.status in WAITING_FOR_UPLOAD and _advance(video, VideoStatus.FAILED):
         video.fail_reason = f"UPLOAD_{event.reason}"
         ctx.session.add(video)
 
 
 async def on_transcode_started(ctx: HandlerContext, event: TranscodeStartedV1) -> None:
-    """UPLOADED (or FAILED, on retry) -> TRANSCODING."""
+    """UPLOADED (or FAILED, on retry) -> TRANSCODING; retried later while DRAFT or UPLOADING."""
     video = await _locked_video(ctx, event.video_id)
     if video is None or video.status == VideoStatus.READY:
         return
+    _require_uploaded(video, "transcode.started")
     if video.status == VideoStatus.FAILED and event.attempt <= video.transcode_attempt:
         return  # a stale start from before the failure
     if _advance(video, VideoStatus.TRANSCODING):
@@ -116,10 +135,12 @@ async def on_transcode_progress(ctx: HandlerContext, event: TranscodeProgressV1)
 
 
 async def on_transcode_completed(ctx: HandlerContext, event: TranscodeCompletedV1) -> None:
-    """-> READY with the asset rows (master, renditions, poster, thumbnails) written in the same transaction."""
+    """-> READY with the asset rows (master, renditions, poster, thumbnails) written in the same transaction;
+    retried later while the video is DRAFT or UPLOADING."""
     video = await _locked_video(ctx, event.video_id)
     if video is None or video.status == VideoStatus.READY:
         return
+    _require_uploaded(video, "transcode.completed")
     if not _advance(video, VideoStatus.READY, has_assets=True):
         return
     await ctx.session.execute(delete(VideoAsset).where(VideoAsset.video_id == video.id))
@@ -145,10 +166,12 @@ async def on_transcode_completed(ctx: HandlerContext, event: TranscodeCompletedV
 
 
 async def on_transcode_failed(ctx: HandlerContext, event: TranscodeFailedV1) -> None:
-    """TRANSCODING -> FAILED with the stable failReason (a READY video ignores late failures)."""
+    """TRANSCODING -> FAILED with the stable failReason (a READY video ignores late failures); retried
+    later while the video is DRAFT or UPLOADING."""
     video = await _locked_video(ctx, event.video_id)
     if video is None or video.status == VideoStatus.READY:
         return
+    _require_uploaded(video, "transcode.failed")
     if _advance(video, VideoStatus.FAILED):
         video.fail_reason = event.fail_reason
         video.fail_detail = event.detail[:2000]

@@ -40,7 +40,7 @@ from reelhouse.contracts.events import (
     VideoRetryRequestedV1,
     VideoUploadedV1,
 )
-from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec
+from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, classify_failure
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.transcoder.adapters import ffmpeg as ff
 from reelhouse.transcoder.adapters.db import DeletedVideo, TranscodeJob, utcnow
@@ -304,6 +304,8 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
         await _finish_failed(ctx, job, str(FailReason.SOURCE_MISSING), str(exc), False, owner)
     except Exception as exc:  # noqa: BLE001 - storage, database, broker: transient
         log.exception("transcode.error", job_id=str(job.id))
+        if await _held_for_outage(ctx, jobs, job, exc):
+            return
         if await _transient_or_failed(ctx, jobs, job, str(FailReason.TRANSCODE_ERROR), f"{type(exc).__name__}: {exc}", True, owner):
             await _drop_partial_upload(store, prefix, uploaded, job.id)
     finally:
@@ -362,6 +364,31 @@ async def _drop_partial_upload(store: MediaStore, prefix: str, uploaded: set[str
         await asyncio.to_thread(store.delete_prefix, prefix)
     except Exception:  # noqa: BLE001 - an orphan prefix is garbage, not an error a user sees
         log.exception("transcode.partial_upload_not_deleted", job_id=str(job_id), prefix=prefix)
+
+
+async def _held_for_outage(ctx: HandlerContext, jobs: JobControl, job: TranscodeJob, exc: Exception) -> bool:
+    """An outage (S3, PostgreSQL or RabbitMQ unreachable: :func:`classify_failure`) costs time, not the
+    job: hand it back with a capped backoff (``retry_backoff_seconds`` doubling, at most
+    ``retry_backoff_max_seconds``) without counting the attempt, for ``retry_window_seconds`` after the
+    first such failure (carried in the message headers); returns True when it did. After the window, or
+    for any other error, returns False and the attempt-counted path (:func:`_transient_or_failed`) applies.
+    Source: docs/reliability.md."""
+    if classify_failure(exc) != "outage":
+        return False
+    settings: TranscoderSettings = jobs.settings
+    now_ms = int(time.time() * 1000)
+    first_ms = int(ctx.headers.get("x-first-failure-at-ms") or now_ms)
+    if now_ms - first_ms >= settings.retry_window_seconds * 1000:
+        return False
+    held = int(ctx.headers.get("x-outage-retries") or 0) + 1
+    delay = min(settings.retry_backoff_seconds * (2 ** min(held - 1, 30)), settings.retry_backoff_max_seconds)
+    log.warning("transcode.held_for_outage", job_id=str(job.id), retries=held, delay_s=delay, error=f"{type(exc).__name__}: {exc}"[:300])
+    try:
+        await jobs.release(job.id, job.message, delay_seconds=delay, attempt=job.attempt, uncount=True,
+                           headers={"x-first-failure-at-ms": first_ms, "x-outage-retries": held})
+    except Exception:  # noqa: BLE001 - database or broker down too: the lease expires and the reaper retries
+        log.exception("transcode.release_failed", job_id=str(job.id))
+    return True
 
 
 async def _transient_or_failed(ctx: HandlerContext, jobs: JobControl, job: TranscodeJob, reason: str, detail: str, retryable: bool, owner: str) -> bool:

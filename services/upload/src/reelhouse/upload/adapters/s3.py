@@ -19,11 +19,13 @@ class UploadGone(LookupError):
 
 @dataclass(frozen=True)
 class StoredPart:
-    """A part S3 holds: ``etag`` without quotes, ``size`` in bytes."""
+    """A part S3 holds: ``etag`` without quotes, ``size`` in bytes, ``last_modified`` when S3 stored it
+    (None when the provider does not say)."""
 
     part_number: int
     etag: str
     size: int
+    last_modified: datetime | None = None
 
 
 class MultipartStore:
@@ -62,7 +64,7 @@ class MultipartStore:
             except self._client.exceptions.NoSuchUpload as exc:
                 raise UploadGone(upload_id) from exc
             for p in resp.get("Parts", []):
-                parts.append(StoredPart(int(p["PartNumber"]), p["ETag"].strip('"'), int(p["Size"])))
+                parts.append(StoredPart(int(p["PartNumber"]), p["ETag"].strip('"'), int(p["Size"]), p.get("LastModified")))
             if not resp.get("IsTruncated"):
                 return parts
             marker = int(resp["NextPartNumberMarker"])
