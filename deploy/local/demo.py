@@ -111,9 +111,9 @@ def run(cfg: StackConfig, media: Path) -> int:
 
 def main() -> int:
     """Entry point of ``make demo``."""
-    from reelhouse.platform.testing import shared_media_dir
+    from reelhouse.platform.testing import footage_dir
 
-    media = Path(os.environ["REELHOUSE_DEMO_MEDIA"]) if os.environ.get("REELHOUSE_DEMO_MEDIA") else shared_media_dir() / "bigbuckbunny.mp4"
+    media = Path(os.environ["REELHOUSE_DEMO_MEDIA"]) if os.environ.get("REELHOUSE_DEMO_MEDIA") else footage_dir() / "bigbuckbunny.mp4"
     if not media.exists():
         print(f"demo: {media} not found (set REELHOUSE_DEMO_MEDIA)", file=sys.stderr)
         return 1

@@ -1,4 +1,4 @@
-"""The local stack (DESIGN.md section 6): every Reelhouse process on one machine, no cluster.
+"""The local stack (docs/architecture.md, "Local stack"): every Reelhouse process on one machine, no cluster.
 
     python deploy/local/stack.py up      # foreground; Ctrl-C stops everything
     python deploy/local/stack.py wait    # block until every process answers (used by demo and e2e)

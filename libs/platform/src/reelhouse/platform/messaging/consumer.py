@@ -13,7 +13,7 @@ For each delivery it:
    the retry queue with ``x-attempt`` + 1 and an exponential delay, and after ``max_attempts``
    deliveries dead-letters it. The original is acked only after the republish is confirmed.
 
-Sources: STACK-NOTES "FastStream 0.7" and "Outbox and inbox"; DESIGN.md section 3.
+Sources: docs/decisions.md "FastStream 0.7" and "Outbox and inbox"; docs/events.md.
 """
 
 from __future__ import annotations
