@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 USER_ID := $(if $(filter command line,$(origin USER)),$(USER),demo-user)
 
-.PHONY: setup infra up demo token test test-unit test-service test-contract test-e2e drill bench bench-long bench-live bench-chat schemas lint clean
+.PHONY: setup infra up down demo token test test-unit test-service test-contract test-e2e drill bench bench-long bench-live bench-chat schemas lint clean
 
 setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python workspace
 	@bash deploy/local/setup.sh
@@ -11,10 +11,13 @@ setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python wor
 infra:  ## make sure PostgreSQL and RabbitMQ are up
 	@bash deploy/local/ensure-infra.sh
 
-up: setup infra  ## run the whole stack in the foreground (Ctrl-C stops it)
+up: setup infra  ## run the whole stack in the foreground; prints one "ready" line when every process answers (Ctrl-C stops it)
 	$(PY) deploy/local/stack.py up
 
-demo: setup infra  ## start the stack, upload the bundled clip, wait for READY, check playback
+down:  ## stop the stack started by `make up` or `make demo` (data is kept)
+	@$(PY) deploy/local/stack.py down
+
+demo: setup infra  ## start the stack in the background (or reuse it), upload the bundled clip, wait for READY, check playback; the stack keeps running
 	$(PY) deploy/local/demo.py
 
 token:  ## print only a dev JWT: make -s token USER=<id>
@@ -57,5 +60,6 @@ schemas:  ## regenerate the committed JSON Schemas and AsyncAPI document from th
 lint:
 	$(PY) -m ruff check .
 
-clean:
-	rm -rf .run .pytest_cache
+clean:  ## stop the stack and wipe its data (object store files, databases, queues, logs)
+	@if [ -x $(PY) ]; then $(PY) deploy/local/stack.py clean; else rm -rf .run && echo "stack: removed .run"; fi
+	@rm -rf .pytest_cache

@@ -52,7 +52,7 @@ from stack import IsolatedStack  # noqa: E402
 
 from reelhouse.platform.auth import issue_token  # noqa: E402
 from reelhouse.platform.settings import PlatformSettings  # noqa: E402
-from reelhouse.platform.testing import shared_media_dir  # noqa: E402
+from reelhouse.platform.testing import footage_dir  # noqa: E402
 
 #: The isolated stack (slot 4: edge 48080, S3 49000, services 48101.., RTMP 41935; databases
 #: ``reelhouse_benchlive_*``...), trimmed to what a live stream needs: one transcoder worker (for the
@@ -103,7 +103,7 @@ def one_run(client: httpx.Client, seconds: float, copy: bool) -> dict:
     codec = ["-c", "copy"] if copy else ["-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "25",
                                           "-keyint_min", "25", "-sc_threshold", "0", "-c:a", "aac", "-b:a", "128k"]
     argv = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i",
-            str(shared_media_dir() / "bigbuckbunny.mp4"), "-t", str(seconds), *codec, "-f", "flv",
+            str(footage_dir() / "bigbuckbunny.mp4"), "-t", str(seconds), *codec, "-f", "flv",
             stream["ingest"]["publishUrl"]]
     t0 = time.monotonic()
     ffmpeg = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

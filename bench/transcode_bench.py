@@ -14,7 +14,7 @@ Measured, in this order (``--runs N`` repeats every measurement N times; medians
    ffmpeg child, from ``getrusage(RUSAGE_CHILDREN)`` deltas.
 3. **one run per rendition**: the same ladder and settings, but each rendition encoded by its own
    ffmpeg process (which decodes the source again), one after the other. Ratio to the single pass,
-   printed next to the STACK-NOTES reference (1.79x, a 720p source to 3 rungs); the single pass saves
+   printed next to the docs/decisions.md reference (1.79x, a 720p source to 3 rungs); the single pass saves
    the extra decodes, so the ratio is bounded by their share of the CPU (bench/README.md).
 4. **worker pass**: the argv the worker really runs: the same single pass plus the poster candidates,
    thumbnails and storyboard sprites as extra branches of the same decoded frames
@@ -78,7 +78,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
 from stack import IsolatedStack  # noqa: E402
 
-SOURCE_MEDIA = ROOT.parent / "shared" / "media" / "bigbuckbunny.mp4"
+SOURCE_MEDIA = ROOT / "media" / "bigbuckbunny.mp4"
 CACHE_DIR = ROOT / ".cache" / "bench"
 
 #: Length of the benchmark clip, seconds of content.
@@ -113,7 +113,7 @@ GOAL_REALTIME_1080P = 1.0
 #: Preset of the single-pass output whose quality is measured (the production worker's preset).
 QUALITY_PRESET = "veryfast"
 
-#: Per-rendition wall time / single-pass wall time measured in STACK-NOTES (720p source, 3 rungs): a
+#: Per-rendition wall time / single-pass wall time recorded in docs/decisions.md ("FFmpeg") (720p source, 3 rungs): a
 #: reference printed next to ours, not a goal (the issue asks for the ratio; see bench/README.md).
 REFERENCE_PER_RENDITION_RATIO = 1.79
 #: Pipeline complete->READY wall time / single-pass wall time must be at most this.
@@ -825,7 +825,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # single pass vs one run per rendition, both sources
     print()
     print(
-        f"single pass vs one run per rendition (preset {preset}, {what}; STACK-NOTES reference: 720p source, 3 rungs, "
+        f"single pass vs one run per rendition (preset {preset}, {what}; docs/decisions.md reference: 720p source, 3 rungs, "
         f"wall ratio {REFERENCE_PER_RENDITION_RATIO:g}x)"
     )
     rows: list[tuple[str, Sequence[Rendition], list[Timing], list[Timing]]] = [

@@ -64,7 +64,7 @@ KEDA_SCHEMAS = {
     "TriggerAuthentication": "triggerauthentication-keda.sh-v1alpha1.json",
 }
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job")
-# What the dev overlay must contain (DESIGN.md: services, edge, ingest, dev infrastructure).
+# What the dev overlay must contain (docs/architecture.md: services, edge, ingest, dev infrastructure).
 DEV_WORKLOADS = {("Deployment", name) for name in (*SERVICES, "edge", "ingest", "s3")} | {
     ("StatefulSet", "postgres"),
     ("StatefulSet", "rabbitmq"),
@@ -248,7 +248,7 @@ def check_pods(objects: Iterable[dict]) -> list[str]:
 
 
 def check_service_probes(objects: Iterable[dict]) -> list[str]:
-    """The Python services answer readiness on /readyz and liveness on /healthz (DESIGN.md section 4)."""
+    """The Python services answer readiness on /readyz and liveness on /healthz (docs/api.md)."""
     problems = []
     by_name = {w["metadata"]["name"]: w for w in workloads(objects) if w["kind"] == "Deployment"}
     for svc in SERVICES:

@@ -4,14 +4,13 @@ Starts the local stack unless one already answers on the edge, then: creates a v
 ``bigbuckbunny.mp4`` (``REELHOUSE_DEMO_MEDIA`` overrides) through the upload API with presigned
 multipart parts, waits for READY, prints the signed playback URL, proves every rendition plays
 through the edge (ffprobe decodes a segment of each) and that the URL with one character of its
-signature changed is refused (403). Exits 0 on success, 1 otherwise; stops the stack it started.
+signature changed is refused (403). Exits 0 on success, 1 otherwise. The stack keeps running
+afterwards (so the printed playback URL plays); a second ``make demo`` reuses it; ``make down`` stops it.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
-from stack import StackConfig, wait  # noqa: E402
+from stack import StackConfig, start  # noqa: E402
 
 
 def tamper(url: str) -> str:
@@ -32,36 +31,6 @@ def tamper(url: str) -> str:
     tok = parts[i]
     parts[i] = tok[:10] + ("A" if tok[10] != "A" else "B") + tok[11:]
     return "/".join(parts)
-
-
-def start_stack(cfg: StackConfig) -> subprocess.Popen | None:
-    """Start ``stack.py up`` in the background unless the edge already answers; None if reused."""
-    try:
-        if httpx.get(f"{cfg.edge_url}/healthz", timeout=1).status_code == 200 and wait(cfg, 5):
-            print(f"demo: using the stack already running at {cfg.edge_url}")
-            return None
-    except httpx.HTTPError:
-        pass
-    cfg.run_dir.mkdir(parents=True, exist_ok=True)
-    log = (cfg.run_dir / "stack.log").open("w")
-    print(f"demo: starting the local stack (log: {cfg.run_dir / 'stack.log'})")
-    proc = subprocess.Popen([sys.executable, str(HERE / "stack.py"), "up"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    if not wait(cfg, 180):
-        stop_stack(proc)
-        print((cfg.run_dir / "stack.log").read_text()[-3000:], file=sys.stderr)
-        raise SystemExit("demo: the stack did not become ready")
-    return proc
-
-
-def stop_stack(proc: subprocess.Popen | None) -> None:
-    """Stop a stack started by :func:`start_stack` (SIGINT to honcho, like Ctrl-C)."""
-    if proc is None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.wait(30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def run(cfg: StackConfig, media: Path) -> int:
@@ -111,18 +80,19 @@ def run(cfg: StackConfig, media: Path) -> int:
 
 def main() -> int:
     """Entry point of ``make demo``."""
-    from reelhouse.platform.testing import shared_media_dir
+    from reelhouse.platform.testing import footage_dir
 
-    media = Path(os.environ["REELHOUSE_DEMO_MEDIA"]) if os.environ.get("REELHOUSE_DEMO_MEDIA") else shared_media_dir() / "bigbuckbunny.mp4"
+    media = Path(os.environ["REELHOUSE_DEMO_MEDIA"]) if os.environ.get("REELHOUSE_DEMO_MEDIA") else footage_dir() / "bigbuckbunny.mp4"
     if not media.exists():
         print(f"demo: {media} not found (set REELHOUSE_DEMO_MEDIA)", file=sys.stderr)
         return 1
     cfg = StackConfig.from_env()
-    proc = start_stack(cfg)
-    try:
-        return run(cfg, media)
-    finally:
-        stop_stack(proc)
+    if start(cfg) != 0:
+        print("demo: the stack did not become ready", file=sys.stderr)
+        return 1
+    code = run(cfg, media)
+    print(f"demo: the stack keeps running: web {cfg.edge_url}/ | API {cfg.edge_url}/api/ | stop it with 'make down'")
+    return code
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-"""The local stack (DESIGN.md section 6): every Reelhouse process on one machine, no cluster.
+"""The local stack (docs/architecture.md, "Local stack"): every Reelhouse process on one machine, no cluster.
 
-    python deploy/local/stack.py up      # foreground; Ctrl-C stops everything
-    python deploy/local/stack.py wait    # block until every process answers (used by demo and e2e)
+    python deploy/local/stack.py up      # foreground; one "stack: ready" line once every process answers; Ctrl-C stops
+    python deploy/local/stack.py start   # the same in the background (reuses a running stack); prints the URLs
+    python deploy/local/stack.py down    # stop it (data kept)            -- make down
+    python deploy/local/stack.py clean   # stop it and wipe its data      -- make clean
+    python deploy/local/stack.py wait    # block until every process answers (used by e2e)
 
 ``up`` prepares (creates the five databases and runs their Alembic migrations, renders the nginx edge
 config), writes a Procfile and hands it to honcho, which runs and supervises: the S3-compatible
@@ -21,11 +24,13 @@ chat replicas +5, +15), ``REELHOUSE_STACK_EDGE_PORT`` (8080), ``REELHOUSE_STACK_
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from render import render_template  # noqa: E402
 
 NJS_CANDIDATES = ("/usr/lib/nginx/modules/ngx_http_js_module.so", "/usr/share/nginx/modules/ngx_http_js_module.so")
+S3_READY_URL = "{s3}/"
+"""Readiness URL of the S3 server (``{s3}`` is its base URL)."""
 RTMP_CANDIDATES = ("/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so")
 
 
@@ -78,6 +85,11 @@ class StackConfig:
         for i in range(self.workers):
             ports[f"transcoder-{i + 1}"] = self.port_base + 3 + 10 * i
         return ports
+
+    @property
+    def pid_file(self) -> Path:
+        """Where the running ``stack.py up`` records its pid."""
+        return self.run_dir / "stack.pid"
 
     @property
     def s3_url(self) -> str:
@@ -208,8 +220,16 @@ def procfile(cfg: StackConfig, prefix: Path, conf: Path, ingest: tuple[Path, Pat
     return "\n".join(lines) + "\n"
 
 
-def up(cfg: StackConfig) -> None:
-    """Prepare and run the stack in the foreground (replaces this process with honcho)."""
+def up(cfg: StackConfig) -> int:
+    """Prepare and run the stack in the foreground until SIGINT/SIGTERM (Ctrl-C) or a process dies.
+
+    honcho runs the processes; this process waits until every one answers its readiness check
+    (:func:`wait`) and only then prints one ``stack: ready`` line with the URLs. It records its pid in
+    ``<run_dir>/stack.pid`` (so ``stack.py down`` finds it) and forwards SIGINT/SIGTERM to honcho.
+    Returns honcho's exit code."""
+    import signal
+    import subprocess
+
     if shutil.which("nginx") is None:
         raise SystemExit("nginx not found: run 'make setup' (installs nginx, libnginx-mod-http-js, ffmpeg)")
     env = base_env(cfg)
@@ -219,18 +239,56 @@ def up(cfg: StackConfig) -> None:
     ingest = render_ingest(cfg, prefix)
     proc = cfg.run_dir / "Procfile"
     proc.write_text(procfile(cfg, prefix, conf, ingest))
-    print(f"stack: edge on {cfg.edge_url}, S3 on {cfg.s3_url}, RTMP on rtmp://127.0.0.1:{cfg.rtmp_port}/live; Ctrl-C stops everything", flush=True)
-    honcho = Path(sys.executable).parent / "honcho"
-    os.execve(str(honcho), [str(honcho), "-f", str(proc), "-d", str(ROOT), "start"], env)
+    print(f"stack: starting; edge {cfg.edge_url}, S3 {cfg.s3_url}, RTMP rtmp://127.0.0.1:{cfg.rtmp_port}/live", flush=True)
+    honcho_bin = Path(sys.executable).parent / "honcho"
+    honcho = subprocess.Popen([str(honcho_bin), "-f", str(proc), "-d", str(ROOT), "start"], env=env)
+
+    def forward(signum: int, frame: object) -> None:  # noqa: ARG001
+        if honcho.poll() is None:
+            honcho.send_signal(signal.SIGINT)
+
+    signal.signal(signal.SIGINT, forward)
+    signal.signal(signal.SIGTERM, forward)
+    cfg.pid_file.write_text(f"{os.getpid()}\n")
+    try:
+        if wait(cfg, float(os.environ.get("REELHOUSE_STACK_READY_TIMEOUT", 300)), alive=lambda: honcho.poll() is None):
+            print(f"stack: ready: {ready_summary(cfg, foreground=True)}", flush=True)
+        return honcho.wait()
+    finally:
+        if cfg.pid_file.exists() and cfg.pid_file.read_text().strip() == str(os.getpid()):
+            cfg.pid_file.unlink()
 
 
-def wait(cfg: StackConfig, timeout: float) -> bool:
-    """Wait until the edge and every service report ready; prints what is missing on timeout."""
-    targets = {"edge": f"{cfg.edge_url}/healthz", "ingest": f"http://127.0.0.1:{cfg.rtmp_control_port}/healthz"}
+def ready_summary(cfg: StackConfig, foreground: bool = False) -> str:
+    """The URLs a user needs, on one line: web app, API, S3, RTMP ingest, and how to stop."""
+    how = "Ctrl-C or 'make down' stops it" if foreground else "'make down' stops it"
+    return f"web {cfg.edge_url}/ | API {cfg.edge_url}/api/ | S3 {cfg.s3_url} | RTMP rtmp://127.0.0.1:{cfg.rtmp_port}/live | {how}"
+
+
+def readiness_targets(cfg: StackConfig) -> dict[str, str]:
+    """Readiness URL of every process: the services' ``/readyz`` (database and broker reachable), the
+    edge's and the ingest's ``/healthz``, and the S3 server's health endpoint."""
+    targets = {
+        "edge": f"{cfg.edge_url}/healthz",
+        "ingest": f"http://127.0.0.1:{cfg.rtmp_control_port}/healthz",
+        "s3": S3_READY_URL.format(s3=cfg.s3_url),
+    }
     targets.update({name: f"http://127.0.0.1:{port}/readyz" for name, port in cfg.service_ports().items()})
+    return targets
+
+
+def wait(cfg: StackConfig, timeout: float, alive: Callable[[], bool] | None = None, quiet: bool = False) -> bool:
+    """Wait until every process answers its readiness check (:func:`readiness_targets`) with 200.
+
+    Returns False (printing what is missing unless ``quiet``) after ``timeout`` seconds, or as soon as
+    ``alive()`` says the stack's supervisor has exited."""
     deadline = time.monotonic() + timeout
-    pending = dict(targets)
+    pending = readiness_targets(cfg)
     while pending and time.monotonic() < deadline:
+        if alive is not None and not alive():
+            if not quiet:
+                print("stack: a process exited before the stack was ready", file=sys.stderr)
+            return False
         for name, url in list(pending.items()):
             try:
                 if httpx.get(url, timeout=2).status_code == 200:
@@ -240,25 +298,151 @@ def wait(cfg: StackConfig, timeout: float) -> bool:
         if pending:
             time.sleep(0.5)
     if pending:
-        print(f"stack: not ready after {timeout:.0f}s: {', '.join(sorted(pending))}", file=sys.stderr)
+        if not quiet:
+            print(f"stack: not ready after {timeout:.0f}s: {', '.join(sorted(pending))}", file=sys.stderr)
         return False
     return True
 
 
+def running_pid(cfg: StackConfig) -> int | None:
+    """Pid of the ``stack.py up`` process of this run folder, or None when none is running."""
+    try:
+        pid = int(cfg.pid_file.read_text().strip())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()  # empty for a zombie
+    except (OSError, ValueError):
+        return None
+    return pid if b"stack.py" in cmdline else None
+
+
+def process_alive(pid: int) -> bool:
+    """True while process ``pid`` runs (a zombie that nobody has reaped yet counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def start(cfg: StackConfig, timeout: float = 300) -> int:
+    """Start the stack in the background (log in ``<run_dir>/stack.log``) unless it already runs, wait
+    until ready and print the URLs. A running stack (this run folder's, or any stack answering on the
+    edge port) is reused. Returns 0 when ready, 1 otherwise (the log tail is printed)."""
+    import subprocess
+
+    pid = running_pid(cfg)
+    if pid is not None or _answers(f"{cfg.edge_url}/healthz"):
+        if wait(cfg, timeout, alive=(lambda: running_pid(cfg) is not None) if pid else None):
+            print(f"stack: already running{f' (pid {pid})' if pid else ''}, reused: {ready_summary(cfg)}", flush=True)
+            return 0
+        return 1
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    log_path = cfg.run_dir / "stack.log"
+    print(f"stack: starting in the background (log: {log_path})", flush=True)
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "up"], stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    if not wait(cfg, timeout, alive=lambda: proc.poll() is None):
+        print(log_path.read_text()[-3000:], file=sys.stderr)
+        stop(cfg)
+        return 1
+    print(f"stack: ready (pid {proc.pid}): {ready_summary(cfg)}", flush=True)
+    return 0
+
+
+def stop(cfg: StackConfig, timeout: float = 40) -> bool:
+    """Stop this run folder's stack (SIGINT to ``stack.py up``, which stops every process; SIGKILL to
+    its process group after ``timeout`` seconds). Prints what it did; returns False if none was running."""
+    import signal
+
+    pid = running_pid(cfg)
+    if pid is None:
+        print(f"stack: not running ({cfg.run_dir})", flush=True)
+        return False
+    os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + timeout
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if process_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        cfg.pid_file.unlink(missing_ok=True)
+    print(f"stack: stopped (pid {pid}); data kept in {cfg.run_dir} ('make clean' wipes it)", flush=True)
+    return True
+
+
+def clean(cfg: StackConfig) -> None:
+    """Stop the stack, then wipe its data: the object store's files and logs (the run folder) and the
+    services' databases and queues. Prints each step."""
+    stop(cfg)
+    os.environ.update({k: v for k, v in base_env(cfg).items() if k.startswith("REELHOUSE_")})
+    from reelhouse.platform.settings import PlatformSettings
+
+    settings = PlatformSettings()
+    try:
+        wipe_databases_and_queues(settings)
+        print(f"stack: dropped databases {settings.database_prefix}* and queues {settings.queue_prefix}*", flush=True)
+    except Exception as exc:  # noqa: BLE001 - PostgreSQL or RabbitMQ down: still wipe the files
+        print(f"stack: could not drop databases and queues ({exc.__class__.__name__}: {exc})", file=sys.stderr)
+    if cfg.run_dir.exists():
+        shutil.rmtree(cfg.run_dir)
+    print(f"stack: removed {cfg.run_dir} (object store data, logs)", flush=True)
+
+
+def wipe_databases_and_queues(settings) -> None:  # noqa: ANN001 - PlatformSettings
+    """Drop every service database and queue (main, retry, dead-letter) that ``settings`` names."""
+    import asyncio
+
+    import aio_pika
+
+    from reelhouse.platform.db import drop_database
+
+    for svc in IsolatedStack.SERVICES:
+        drop_database(settings.database_url_for(svc))
+
+    async def _queues() -> None:
+        conn = await aio_pika.connect(settings.amqp_url)
+        async with conn:
+            for svc in IsolatedStack.SERVICES:
+                for suffix in ("", ".retry", ".dlq"):
+                    ch = await conn.channel()
+                    await ch.queue_delete(f"{settings.queue_prefix}{svc}{suffix}")
+
+    asyncio.run(_queues())
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
-    """CLI entry point."""
+    """CLI entry point: ``up`` (foreground), ``start`` (background, reuses a running stack), ``down``,
+    ``clean``, ``wait``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("up", help="run the whole stack in the foreground")
+    sub.add_parser("up", help="run the whole stack in the foreground (Ctrl-C stops it)")
+    st = sub.add_parser("start", help="start the stack in the background unless it runs; wait until ready")
+    st.add_argument("--timeout", type=float, default=300)
+    sub.add_parser("down", help="stop the stack started by up or start")
+    sub.add_parser("clean", help="stop the stack and wipe its data (object store, databases, queues)")
     w = sub.add_parser("wait", help="wait until every process is ready")
     w.add_argument("--timeout", type=float, default=120)
     args = parser.parse_args(argv)
     cfg = StackConfig.from_env()
     if args.cmd == "up":
-        up(cfg)
+        return up(cfg)
+    if args.cmd == "start":
+        return start(cfg, args.timeout)
+    if args.cmd == "down":
+        stop(cfg)
+        return 0
+    if args.cmd == "clean":
+        clean(cfg)
         return 0
     return 0 if wait(cfg, args.timeout) else 1
-
 
 
 class IsolatedStack:
@@ -316,25 +500,7 @@ class IsolatedStack:
 
     def reset(self) -> None:
         """Drop this stack's databases and queues left by an earlier run."""
-        import asyncio
-
-        import aio_pika
-
-        from reelhouse.platform.db import drop_database
-
-        settings = self.settings()
-        for svc in self.SERVICES:
-            drop_database(settings.database_url_for(svc))
-
-        async def _queues() -> None:
-            conn = await aio_pika.connect(settings.amqp_url)
-            async with conn:
-                for svc in self.SERVICES:
-                    for suffix in ("", ".retry", ".dlq"):
-                        ch = await conn.channel()
-                        await ch.queue_delete(f"{settings.queue_prefix}{svc}{suffix}")
-
-        asyncio.run(_queues())
+        wipe_databases_and_queues(self.settings())
 
     def start(self, timeout: float = 180) -> None:
         """Reset, start and wait until ready (RuntimeError with the log tail otherwise)."""

@@ -1,4 +1,4 @@
-"""Contract tests (DESIGN.md section 3): published event versions never change incompatibly, the
+"""Contract tests (docs/events.md): published event versions never change incompatibly, the
 committed JSON Schemas and AsyncAPI document match the code, and every event a service consumes is
 produced by some service with a payload that validates against the committed schema."""
 

@@ -20,7 +20,7 @@ import pytest
 from reelhouse.client import ReelhouseClient
 from reelhouse.platform.auth import issue_token
 from reelhouse.platform.settings import PlatformSettings
-from reelhouse.platform.testing import shared_media_dir
+from reelhouse.platform.testing import footage_dir, skip_without_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # e2e_workers (helpers
 
 from stack import IsolatedStack  # noqa: E402
 
-MEDIA = shared_media_dir()
+MEDIA = footage_dir()
 SERVICES = IsolatedStack.SERVICES
 
 _SLOT = int(os.environ.get("REELHOUSE_E2E_SLOT", "0") or 0)
@@ -60,7 +60,9 @@ def e2e_settings() -> PlatformSettings:
 
 @pytest.fixture(scope="session")
 def stack(e2e_settings: PlatformSettings):
-    """The running local stack (started here, stopped at the end of the session)."""
+    """The running local stack (started here, stopped at the end of the session); skipped with the
+    reason when nginx or ffmpeg is not installed."""
+    skip_without_tools("nginx", "ffmpeg", "ffprobe")
     try:
         STACK.start(timeout=180)
     except RuntimeError as exc:
@@ -100,7 +102,7 @@ def db_query(e2e_settings):
 
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
-    """Scratch directory for clips derived from the shared footage with ffmpeg."""
+    """Scratch directory for clips derived from the bundled footage with ffmpeg."""
     return tmp_path_factory.mktemp("media")
 
 

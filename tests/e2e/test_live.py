@@ -14,13 +14,13 @@ import pytest
 
 from reelhouse.client.playback import decode_segment
 from reelhouse.platform.auth import issue_token
-from reelhouse.platform.testing import EventCapture, shared_media_dir, wait_until
+from reelhouse.platform.testing import EventCapture, footage_dir, wait_until
 
 from .conftest import E2E_ENV
 
 pytestmark = pytest.mark.e2e
 
-CLIP = shared_media_dir() / "bigbuckbunny.mp4"
+CLIP = footage_dir() / "bigbuckbunny.mp4"
 RTMP = f"rtmp://127.0.0.1:{E2E_ENV['REELHOUSE_STACK_RTMP_PORT']}/live"
 
 

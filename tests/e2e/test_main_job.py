@@ -15,11 +15,11 @@ import pytest
 from reelhouse.client import ApiError, check_playback
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.signing import HmacPathSigner
-from reelhouse.platform.testing import publish_event, publish_raw, queue_depth, shared_media_dir, wait_until
+from reelhouse.platform.testing import footage_dir, publish_event, publish_raw, queue_depth, wait_until
 
 pytestmark = pytest.mark.e2e
 
-MEDIA = shared_media_dir()
+MEDIA = footage_dir()
 
 
 def _tamper(url: str) -> str:

@@ -14,11 +14,11 @@ import pytest
 from e2e_workers import extra_worker, stack_workers_paused
 
 from reelhouse.client import check_playback
-from reelhouse.platform.testing import shared_media_dir
+from reelhouse.platform.testing import footage_dir
 
 pytestmark = pytest.mark.e2e
 
-MEDIA = shared_media_dir()
+MEDIA = footage_dir()
 
 
 def test_retry_of_a_failed_video_transcodes_it_again_and_ready_is_final(stack, make_client, db_query, media_dir):

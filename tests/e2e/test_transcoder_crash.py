@@ -26,17 +26,17 @@ from e2e_workers import ExtraWorker, extra_worker, stack_worker_ports, stack_wor
 
 from reelhouse.client import check_playback
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import queue_depth, shared_media_dir, wait_until
+from reelhouse.platform.testing import footage_dir, queue_depth, wait_until
 
 pytestmark = pytest.mark.e2e
 
-MEDIA = shared_media_dir()
+MEDIA = footage_dir()
 
 
 
 @pytest.fixture(scope="module")
 def ten_second_clip(media_dir: Path) -> Path:
-    """~10.6 s of bigbuckbunny at 640x360 with audio (the shared 5.3 s clip played twice)."""
+    """~10.6 s of bigbuckbunny at 640x360 with audio (the bundled 5.3 s clip played twice)."""
     out = media_dir / "bbb-640x360-10s.mp4"
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "1", "-i", str(MEDIA / "bigbuckbunny.mp4"),

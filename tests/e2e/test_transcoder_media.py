@@ -1,7 +1,7 @@
 """e2e: awkward but valid media, and files that are not video, through the edge on the running stack
 (real ffmpeg, RabbitMQ, PostgreSQL, S3 server, nginx).
 
-Every clip is derived from the shared footage (``shared_media_dir()``) with ffmpeg, 2-3 s long and at
+Every clip is derived from the bundled footage (``footage_dir()``) with ffmpeg, 2-3 s long and at
 most 640x360 so the whole module costs a few transcodes of tiny clips. All clips are uploaded first and
 waited for afterwards, so the stack's two workers transcode them in parallel.
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import subprocess
 import tempfile
 import time
@@ -26,20 +27,22 @@ import m3u8
 import pytest
 
 from reelhouse.client import check_playback
-from reelhouse.platform.testing import shared_media_dir
+from reelhouse.platform.testing import footage_dir
 
 pytestmark = pytest.mark.e2e
 
-MEDIA = shared_media_dir()
+MEDIA = footage_dir()
 BBB = MEDIA / "bigbuckbunny.mp4"
-HAS_X265 = "libx265" in subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
+HAS_X265 = shutil.which("ffmpeg") is not None and "libx265" in subprocess.run(
+    ["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True
+).stdout
 
 
 def _ff(*args: str) -> None:
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", *args], check=True, capture_output=True, timeout=120)
 
 
-# Each builder writes one clip from the shared footage (2 s unless said otherwise).
+# Each builder writes one clip from the bundled footage (2 s unless said otherwise).
 _IN = ("-t", "2", "-i", str(BBB))
 #: A landscape picture, left half white and right half black, stored with a display rotation: a phone
 #: held upright. Upright playback shows the white half at the top or at the bottom (ffmpeg's own

@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from reelhouse.client import ApiError
-from reelhouse.platform.testing import shared_media_dir
+from reelhouse.platform.testing import footage_dir
 
 pytestmark = pytest.mark.e2e
 
-CLIP = shared_media_dir() / "carphone_pristine.mp4"
+CLIP = footage_dir() / "carphone_pristine.mp4"
 
 
 def _playback_status(client, video_id: str) -> int:

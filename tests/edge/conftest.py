@@ -28,12 +28,12 @@ import boto3
 import httpx
 import pytest
 
-from reelhouse.platform.testing import shared_media_dir
+from reelhouse.platform.testing import footage_dir, skip_without_tools
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "deploy/local/nginx/edge.conf.template"
 PLAYBACK_JS = REPO / "deploy/local/nginx/playback.js"
-SOURCE_VIDEO = shared_media_dir() / "bigbuckbunny.mp4"
+SOURCE_VIDEO = footage_dir() / "bigbuckbunny.mp4"
 NJS_MODULE = Path(os.environ.get("NJS_MODULE_PATH", "/usr/lib/nginx/modules/ngx_http_js_module.so"))
 
 BUCKET = "reelhouse-media"
@@ -290,6 +290,7 @@ def hls_ladder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Layout: ``master.m3u8``, ``360p/index.m3u8``, ``360p/seg_000.ts``..., same for ``180p``.
     """
+    skip_without_tools("ffmpeg")
     out = tmp_path_factory.mktemp("hls")
     cmd = [
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",

@@ -54,7 +54,7 @@ def _status(client, headers, vid):
     return client.get(f"/api/videos/{vid}", headers=headers).json()
 
 
-def test_create_returns_draft_in_seed_shape_and_publishes_video_created(gallery, alice, platform_settings):
+def test_create_returns_draft_in_documented_shape_and_publishes_video_created(gallery, alice, platform_settings):
     client, _ = gallery
     with EventCapture(platform_settings, ["video.created.v1"]) as cap:
         body = _create(client, alice, fileName="tour.mp4")

@@ -1,4 +1,4 @@
-"""Unit tests: every allowed and forbidden transition of seed 003 section 1.5 (videos.status)."""
+"""Unit tests: every allowed and forbidden transition of docs/api.md, "Video status"."""
 
 import itertools
 
@@ -27,7 +27,7 @@ SEED_TABLE = {
 }
 
 
-def test_allowed_set_is_exactly_the_seed_table():
+def test_allowed_set_is_exactly_the_documented_table():
     assert ALLOWED_TRANSITIONS == SEED_TABLE
 
 

@@ -1,4 +1,4 @@
-"""Unit tests: format whitelist and the 1.5 GB limit (seed 003, Scenario 2)."""
+"""Unit tests: format whitelist and the 1.5 GB limit (docs/api.md, "Upload validation")."""
 
 import pytest
 

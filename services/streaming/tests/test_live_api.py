@@ -19,10 +19,11 @@ from reelhouse.platform.storage import ensure_buckets, s3_client
 from reelhouse.platform.testing import (
     EventCapture,
     auth_headers,
+    footage_dir,
     free_port,
     publish_event,
+    requires_tools,
     running_service,
-    shared_media_dir,
     wait_until,
 )
 from reelhouse.streaming.domain.live import redact
@@ -292,6 +293,7 @@ def test_viewer_count_from_chat_presence(live):
     wait_until(lambda: client.get(f"/api/streams/{sid}", headers=h).json()["viewerCount"] == 3, 10, 0.2, "newer count")
 
 
+@requires_tools("ffmpeg", "ffprobe")
 def test_recording_is_remuxed_uploaded_and_announced(live, tmp_path):
     client, settings, capture = live
     uid, h = _user(settings, "jo")
@@ -302,7 +304,7 @@ def test_recording_is_remuxed_uploaded_and_announced(live, tmp_path):
     for i, start in enumerate(("0", "2")):  # two parts, as after a reconnect
         part = tmp_path / f"{sid}-17953045{i}0.flv"
         subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-ss", start, "-t", "2",
-                        "-i", str(shared_media_dir() / "bigbuckbunny.mp4"), "-c", "copy", "-f", "flv", str(part)], check=True)
+                        "-i", str(footage_dir() / "bigbuckbunny.mp4"), "-c", "copy", "-f", "flv", str(part)], check=True)
         parts.append(part)
     assert _cb(client, "record_done", app="live", name=key, clientid="51", path=str(parts[0])).status_code == 200
     assert _cb(client, "publish_done", app="live", name=key, clientid="51").status_code == 200

@@ -21,9 +21,9 @@ from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.storage import s3_client
 from reelhouse.platform.testing import (
     EventCapture,
+    footage_dir,
     publish_event,
     running_service,
-    shared_media_dir,
     wait_until,
 )
 from reelhouse.transcoder.adapters import ffmpeg as ff
@@ -59,7 +59,7 @@ def test_worker_consumes_again_after_a_broker_restart_mid_job(platform_settings,
         return real_probe(*args, **kwargs)
 
     monkeypatch.setattr(ff, "probe", gated_probe)
-    clip = shared_media_dir() / "carphone_pristine.mp4"
+    clip = footage_dir() / "carphone_pristine.mp4"
     videos = [uuid.uuid4(), uuid.uuid4()]
     s3 = s3_client(settings)
     with running_service(build_service(settings)) as client:

@@ -1,4 +1,4 @@
-"""The ffmpeg adapter against the real ffmpeg/ffprobe and the real clips in shared/media.
+"""The ffmpeg adapter against the real ffmpeg/ffprobe and the real clips in media/ (media/README.md).
 
 Edge-case inputs are derived from those clips with ffmpeg inside the tests (nothing generated is
 committed). Encodes use the ``ultrafast`` preset and short inputs so the module runs in seconds.
@@ -21,7 +21,7 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from reelhouse.platform.testing import shared_media_dir
+from reelhouse.platform.testing import footage_dir
 from reelhouse.transcoder.adapters.ffmpeg import (
     POSTER_POSITIONS,
     HlsOutput,
@@ -44,7 +44,7 @@ pytestmark = [
     ),
 ]
 
-MEDIA = shared_media_dir()
+MEDIA = footage_dir()
 BBB = MEDIA / "bigbuckbunny.mp4"
 BIKES = MEDIA / "bikes.mp4"
 CARPHONE = MEDIA / "carphone_pristine.mp4"
@@ -78,7 +78,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Derived inputs, made once per module."""
     for clip in (BBB, BIKES, CARPHONE):
         if not clip.is_file():
-            pytest.skip(f"missing shared clip {clip}")
+            pytest.skip(f"missing bundled clip {clip}")
     d = tmp_path_factory.mktemp("media")
     made: dict[str, Path] = {}
 

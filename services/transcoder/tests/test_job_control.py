@@ -17,13 +17,13 @@ from sqlalchemy import text
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.messaging.outbox import make_envelope
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import publish_event, running_service, shared_media_dir, wait_until
+from reelhouse.platform.testing import footage_dir, publish_event, requires_tools, running_service, wait_until
 from reelhouse.transcoder.adapters import ffmpeg as ff
 from reelhouse.transcoder.adapters.db import TranscodeJob, utcnow
 from reelhouse.transcoder.main import build_service
 from reelhouse.transcoder.settings import TranscoderSettings
 
-pytestmark = pytest.mark.service
+pytestmark = [pytest.mark.service, requires_tools("ffmpeg", "ffprobe")]
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_watchdog_kills_a_stalled_ffmpeg_and_the_job_fails_as_timeout_after_retr
     real = ff.transcode_to_hls
     monkeypatch.setattr(ff, "transcode_to_hls", lambda source, out, *a, **kw: real(fifo, out, *a, **kw))
     video_id, session_id = uuid.uuid4(), uuid.uuid4()
-    clip = shared_media_dir() / "carphone_pristine.mp4"
+    clip = footage_dir() / "carphone_pristine.mp4"
     key = f"sources/{video_id}.mp4"
     s3_client(platform_settings).upload_file(str(clip), platform_settings.uploads_bucket, key)
     publish_event(platform_settings, VideoUploadedV1(video_id=video_id, owner_id="u1", upload_session_id=session_id, bucket=platform_settings.uploads_bucket, source_file_key=key, source_size_bytes=clip.stat().st_size, source_mime="video/mp4", checksum="0" * 64))

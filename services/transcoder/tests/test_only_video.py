@@ -1,5 +1,5 @@
 """Only video goes in (issue 10 item 4; docs/security.md): the transcoder reads a source only with the
-demuxer of one of the five containers of seed 003, local files only; a playlist, a concat list, an image
+demuxer of one of the five containers (docs/api.md "Upload validation"), local files only; a playlist, a concat list, an image
 sequence or any other container fails as UNSUPPORTED_FORMAT (not retryable) and never reaches ffmpeg.
 
 Against the real ffmpeg/ffprobe; the inputs are made in the test (a few KB, a second of testsrc)."""

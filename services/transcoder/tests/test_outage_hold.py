@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import publish_event, running_service, shared_media_dir, wait_until
+from reelhouse.platform.testing import footage_dir, publish_event, running_service, wait_until
 from reelhouse.transcoder.adapters.storage import MediaStore
 from reelhouse.transcoder.main import build_service
 from reelhouse.transcoder.settings import TranscoderSettings
@@ -36,7 +36,7 @@ def test_a_job_is_held_through_a_storage_outage_and_completes(platform_settings,
         return real_download(self, bucket, key, dest)
 
     monkeypatch.setattr(MediaStore, "download", flaky_download)
-    clip = shared_media_dir() / "carphone_pristine.mp4"
+    clip = footage_dir() / "carphone_pristine.mp4"
     vid = uuid.uuid4()
     with running_service(build_service(settings)) as client:
         s3_client(settings).upload_file(str(clip), settings.uploads_bucket, f"sources/{vid}.mp4")

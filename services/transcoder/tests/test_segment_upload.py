@@ -11,15 +11,15 @@ from pathlib import Path
 import pytest
 
 from reelhouse.platform.storage import ensure_buckets, s3_client
-from reelhouse.platform.testing import shared_media_dir
+from reelhouse.platform.testing import footage_dir, requires_tools
 from reelhouse.transcoder import handlers
 from reelhouse.transcoder.adapters import ffmpeg as ff
 from reelhouse.transcoder.adapters.storage import MediaStore
 from reelhouse.transcoder.domain.ladder import plan_ladder
 
-pytestmark = pytest.mark.service
+pytestmark = [pytest.mark.service, requires_tools("ffmpeg", "ffprobe")]
 
-BIKES = shared_media_dir() / "bikes.mp4"
+BIKES = footage_dir() / "bikes.mp4"
 
 
 def test_completed_segments_skips_files_being_written(tmp_path: Path) -> None:

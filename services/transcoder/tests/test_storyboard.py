@@ -1,4 +1,4 @@
-"""Storyboard sprite sheets + WebVTT index, with the real ffmpeg on the shared clips."""
+"""Storyboard sprite sheets + WebVTT index, with the real ffmpeg on the bundled clips (media/)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from reelhouse.platform.testing import shared_media_dir
+from reelhouse.platform.testing import footage_dir, requires_tools
 from reelhouse.transcoder.adapters.ffmpeg import make_storyboard, probe, storyboard_vtt
 
-pytestmark = pytest.mark.unit
+pytestmark = [pytest.mark.unit, requires_tools("ffmpeg", "ffprobe")]
 
-MEDIA = shared_media_dir()
+MEDIA = footage_dir()
 CUE = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) --> (\d\d):(\d\d):(\d\d)\.(\d{3})$")
 
 

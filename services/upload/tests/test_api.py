@@ -14,9 +14,9 @@ from reelhouse.platform.storage import ensure_buckets, s3_client
 from reelhouse.platform.testing import (
     EventCapture,
     auth_headers,
+    footage_dir,
     publish_event,
     running_service,
-    shared_media_dir,
     wait_until,
 )
 from reelhouse.upload.http import routes
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.service
 
 MiB = 1024 * 1024
 PART = 5 * MiB
-CLIP = shared_media_dir() / "bigbuckbunny.mp4"
+CLIP = footage_dir() / "bigbuckbunny.mp4"
 MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
 """The first box of an MP4 file: a part 1 that begins with it passes the container check at complete."""
 
@@ -393,7 +393,7 @@ def test_cancel_aborts_the_multipart_upload_and_publishes_upload_failed(upload, 
     sid = _open(client, alice, vid)["uploadSessionId"]
     upload_id = _provider_upload_id(client, sid)
     assert upload_id in _open_uploads(s3, platform_settings.uploads_bucket)
-    # an INITIATED session cannot be canceled (seed 1.5 has no INITIATED -> CANCELED)
+    # an INITIATED session cannot be canceled (docs/api.md "Upload session status" has no INITIATED -> CANCELED)
     _problem(
         client.post(f"/api/uploads/{sid}/cancel", headers=alice.headers), 409, "ILLEGAL_SESSION_TRANSITION"
     )
@@ -638,7 +638,7 @@ def test_upload_removed_by_storage_fails_the_session_instead_of_500(upload, alic
     assert state["status"] == "FAILED" and state["failReason"] == "UPLOAD_GONE"
     assert _events(cap, "upload_failed", vid)[0]["data"]["reason"] == "UPLOAD_GONE"
     _problem(client.post(f"/api/uploads/{sid}/resume", headers=alice.headers), 409, "SESSION_FAILED")
-    # a FAILED session is replaced by a new one (seed 1.5)
+    # a FAILED session is replaced by a new one (docs/api.md "Upload session status")
     assert _open(client, alice, vid)["status"] == "INITIATED"
 
     # noticed by GET as well

@@ -1,4 +1,4 @@
-"""Unit tests: the upload-session state machine against seed 003 section 1.5 ("upload_sessions.status")
+"""Unit tests: the upload-session state machine against docs/api.md, "Upload session status"
 and the S3 part planning (5 MiB parts, at most 10,000 parts)."""
 
 import itertools
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.unit
 S = UploadStatus
 MiB = 1024 * 1024
 
-# The seed's table, written out independently of the code (From -> To, Trigger).
+# The table of docs/api.md, written out independently of the code (From -> To, Trigger).
 SEED_TABLE = {
     (S.INITIATED, S.IN_PROGRESS),  # start uploading first part
     (S.IN_PROGRESS, S.PAUSED),  # user taps Pause
@@ -42,11 +42,11 @@ def _id(pair):
     return f"{pair[0]}->{pair[1]}"
 
 
-def test_statuses_are_the_seeds():
+def test_statuses_are_the_documented_ones():
     assert [s.value for s in S] == ["INITIATED", "IN_PROGRESS", "PAUSED", "COMPLETED", "FAILED", "CANCELED"]
 
 
-def test_allowed_transitions_equal_the_seed_table():
+def test_allowed_transitions_equal_the_documented_table():
     assert set(ALLOWED_TRANSITIONS) == SEED_TABLE
     assert len(ALL_PAIRS) == 36 and len(FORBIDDEN) == 29
 
@@ -98,7 +98,7 @@ def test_constants_are_s3s_limits():
     [
         (1, 5 * MiB),
         (5 * MiB, 5 * MiB),
-        (734_003_200, 5 * MiB),  # the seed's example: 700 MiB in 5 MiB parts
+        (734_003_200, 5 * MiB),  # 700 MiB in 5 MiB parts
         (1_610_612_736, 5 * MiB),  # 1.5 GiB (the gallery's limit)
         (MAX_PARTS * 5 * MiB, 5 * MiB),  # exactly 10,000 parts of 5 MiB
         (MAX_PARTS * 5 * MiB + 1, 6 * MiB),  # one byte more: larger parts, rounded up to a MiB

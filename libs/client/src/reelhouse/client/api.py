@@ -1,4 +1,4 @@
-"""REST calls of a client app (seed 003 sections 2.1 and 2.2 shapes)."""
+"""REST calls of a client app (docs/api.md, "Videos" and "Upload sessions")."""
 
 from __future__ import annotations
 

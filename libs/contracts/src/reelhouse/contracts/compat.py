@@ -1,4 +1,4 @@
-"""Backward-compatibility rule for published event versions (DESIGN.md section 3).
+"""Backward-compatibility rule for published event versions (docs/events.md).
 
 A new schema of the same event version is compatible with the published one when every property the
 published schema has is still there with the same type, and no property became required that was not

@@ -1,4 +1,4 @@
-"""Version 1 payloads of the Reelhouse domain events (DESIGN.md section 3).
+"""Version 1 payloads of the Reelhouse domain events (docs/events.md).
 
 Rules (enforced by the contract tests against the committed JSON Schemas in ``schemas/``):
 - a published version only ever gains optional fields;

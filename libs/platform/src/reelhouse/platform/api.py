@@ -1,4 +1,4 @@
-"""Base of every REST body: camelCase on the wire (DESIGN.md section 4), snake_case in Python; and the
+"""Base of every REST body: camelCase on the wire (docs/api.md), snake_case in Python; and the
 ASGI middleware that refuses NUL characters in any request text (:class:`RejectNulMiddleware`)."""
 
 from __future__ import annotations

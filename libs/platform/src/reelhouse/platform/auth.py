@@ -1,4 +1,4 @@
-"""OAuth2 bearer JWT verification (DESIGN.md section 4: HS256 with a dev secret locally).
+"""OAuth2 bearer JWT verification (docs/architecture.md, "Authentication": HS256 with a dev secret locally).
 
 Two schemes (docs/security.md, "Tokens"):
 

@@ -1,6 +1,6 @@
 """PostgreSQL access (psycopg 3 through SQLAlchemy/SQLModel, async) and Alembic migrations.
 
-Each service owns one database (DESIGN.md section 1); :func:`ensure_database` creates it on first start,
+Each service owns one database (docs/architecture.md, "Services and what they own"); :func:`ensure_database` creates it on first start,
 :func:`migrate` brings it to the newest Alembic revision of the service's ``migrations/`` folder.
 """
 

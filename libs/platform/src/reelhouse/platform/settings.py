@@ -1,6 +1,6 @@
 """Settings every service reads from the environment (prefix ``REELHOUSE_``), via pydantic-settings.
 
-Defaults point at the local stack (DESIGN.md section 6): PostgreSQL on 127.0.0.1:5432 with trust auth,
+Defaults point at the local stack (docs/architecture.md, "Local stack"): PostgreSQL on 127.0.0.1:5432 with trust auth,
 RabbitMQ on 127.0.0.1:5672 (guest/guest), the local S3-compatible server on 127.0.0.1:9000, the edge on
 http://127.0.0.1:8080.
 """

@@ -1,6 +1,6 @@
-"""S3 API access through boto3 (DESIGN.md section 1: object storage via the S3 API, endpoint configurable).
+"""S3 API access through boto3 (docs/architecture.md, "Object storage": the S3 API, endpoint configurable).
 
-Presigning uses ``request_checksum_calculation="when_required"`` (STACK-NOTES "boto3 / S3": since
+Presigning uses ``request_checksum_calculation="when_required"`` (docs/decisions.md "Object storage: boto3 / S3": since
 botocore 1.36 default checksums break presigned part uploads).
 """
 
@@ -34,7 +34,7 @@ def s3_client(settings: PlatformSettings, public: bool = False):  # noqa: ANN201
 
 def ensure_buckets(settings: PlatformSettings) -> None:
     """Create the private uploads and media buckets if missing, with lifecycle rules: abort multipart
-    uploads left incomplete for 7 days, move raw sources to GLACIER after 90 days (DESIGN.md section 1),
+    uploads left incomplete for 7 days, move raw sources to GLACIER after 90 days (docs/architecture.md, "Object storage"),
     and a CORS rule exposing ``ETag`` so browsers can complete multipart uploads."""
     s3 = s3_client(settings)
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}

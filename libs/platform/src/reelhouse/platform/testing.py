@@ -1,4 +1,4 @@
-"""pytest fixtures for service tests against REAL components (DESIGN.md section 7).
+"""pytest fixtures for service tests against REAL components (docs/architecture.md, "Test tiers").
 
 - PostgreSQL and RabbitMQ: the live servers named by ``REELHOUSE_TEST_POSTGRES_URL`` /
   ``REELHOUSE_TEST_AMQP_URL`` (defaults: the local servers) when reachable; otherwise testcontainers
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -299,22 +300,48 @@ def queue_depth(settings: PlatformSettings, queue: str) -> int:
     return asyncio.run(_go())
 
 
-def shared_media_dir() -> Path:
-    """Directory of the shared real footage (bigbuckbunny.mp4, bikes.mp4, carphone_pristine.mp4).
+def footage_dir() -> Path:
+    """Directory of the bundled real footage (bigbuckbunny.mp4, bikes.mp4, carphone_pristine.mp4).
 
-    Looked up in order: ``REELHOUSE_MEDIA_DIR``; a ``shared/media`` folder beside the checkout or any
-    of its parents; ``/work/shared/media`` (the workplace's copy). Raises FileNotFoundError if none exists.
+    The clips live in the repository's ``media/`` folder (licence and source in ``media/README.md``).
+    Looked up in order: ``REELHOUSE_MEDIA_DIR``; a ``media/`` folder holding ``bigbuckbunny.mp4`` in the
+    current directory, this file's folder or any of their parents (the checkout's root). Raises
+    FileNotFoundError if none exists.
     """
-    candidates = []
     if os.environ.get("REELHOUSE_MEDIA_DIR"):
-        candidates.append(Path(os.environ["REELHOUSE_MEDIA_DIR"]))
-    here = Path(__file__).resolve()
-    candidates += [p / "shared" / "media" for p in here.parents]
-    candidates.append(Path("/work/shared/media"))
+        candidates = [Path(os.environ["REELHOUSE_MEDIA_DIR"])]
+    else:
+        candidates = []
+        for start in (Path.cwd().resolve(), Path(__file__).resolve().parent):
+            candidates += [p / "media" for p in (start, *start.parents)]
     for c in candidates:
-        if (c / "bigbuckbunny.mp4").exists():
+        if (c / "bigbuckbunny.mp4").is_file():
             return c
-    raise FileNotFoundError("shared footage not found: set REELHOUSE_MEDIA_DIR to the folder holding bigbuckbunny.mp4")
+    raise FileNotFoundError("bundled footage not found: run from the checkout or set REELHOUSE_MEDIA_DIR")
+
+
+def missing_tools(*tools: str) -> list[str]:
+    """The names among ``tools`` (executables such as ``ffmpeg``, ``nginx``) not found on PATH."""
+    return [t for t in tools if shutil.which(t) is None]
+
+
+def requires_tools(*tools: str) -> pytest.MarkDecorator:
+    """A skip marker for tests that need optional executables: the test is skipped, with the missing
+    names as the reason, when any of ``tools`` is not on PATH (``make setup`` installs them). Evaluated
+    at collection, so it never runs the tool and never errors there."""
+    missing = missing_tools(*tools)
+    return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)} on PATH (make setup installs it)")
+
+
+def skip_without_tools(*tools: str) -> None:
+    """Skip the running test or fixture (``pytest.skip``) when any of ``tools`` is not on PATH."""
+    missing = missing_tools(*tools)
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)} on PATH (make setup installs it)")
+
+
+#: Former name of :func:`footage_dir`, kept so older test modules still import.
+shared_media_dir = footage_dir
 
 
 class PrivateRabbitMQ:

@@ -13,7 +13,7 @@ Live streaming (all ``REELHOUSE_`` + upper-case name):
 - ``rtmp_callback_token``: the ``t`` query parameter the ingest's callbacks must carry.
 - ``live_reconnect_window_seconds``: a broadcaster that drops and returns within this many seconds
   continues the same stream; ``live_idle_timeout_seconds``: a stream started from the API that never
-  gets a broadcaster ends after this (30 minutes, seed 000).
+  gets a broadcaster ends after this (30 minutes, docs/api.md "Live streams").
 - ``live_recording_grace_seconds``: how long an ENDED stream waits for the ingest's ``record_done``
   before its recording is remuxed with what is there.
 """

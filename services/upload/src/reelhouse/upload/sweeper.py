@@ -7,7 +7,7 @@ from ListParts): a client still sending parts keeps its session, however long th
 
 An abandoned session ends FAILED with ``failReason`` SESSION_EXPIRED and its S3 multipart upload is
 aborted (its parts freed). Like the VIDEO_DELETED end in :mod:`reelhouse.upload.handlers`, this
-system-driven end bypasses the user-facing table of seed 003 section 1.5 (which has no INITIATED ->
+system-driven end bypasses the user-facing table of docs/api.md "Upload session status" (which has no INITIATED ->
 FAILED): nothing may stay open. Unless the video has another session that is still open or completed,
 ``video.upload_failed`` (reason SESSION_EXPIRED) is published in the same transaction, and the gallery
 moves the video from UPLOADING to FAILED (``failReason`` UPLOAD_SESSION_EXPIRED), a defined end state

@@ -28,7 +28,7 @@ For each delivery it:
    Dead-lettered messages keep their body and get ``x-dlq-reason`` / ``x-dlq-detail`` /
    ``x-dlq-service``; ``reelhouse-admin dlq list|replay`` lists and re-drives them.
 
-Sources: STACK-NOTES "FastStream 0.7" and "Outbox and inbox"; DESIGN.md section 3; docs/reliability.md.
+Sources: docs/decisions.md "FastStream 0.7" and "Outbox and inbox"; docs/events.md; docs/reliability.md.
 """
 
 from __future__ import annotations

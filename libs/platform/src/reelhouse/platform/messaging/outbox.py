@@ -1,4 +1,4 @@
-"""Transactional outbox (DESIGN.md section 3; STACK-NOTES "Outbox and inbox").
+"""Transactional outbox (docs/events.md; docs/decisions.md "Outbox and inbox").
 
 A state change and the event that announces it commit in the same transaction
 (:func:`add_event`); the :class:`OutboxRelay` publishes unsent rows in id order with publisher

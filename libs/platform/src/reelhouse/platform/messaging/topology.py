@@ -1,4 +1,4 @@
-"""RabbitMQ topology of one consuming service (DESIGN.md section 3; STACK-NOTES "FastStream 0.7").
+"""RabbitMQ topology of one consuming service (docs/events.md; docs/decisions.md "FastStream 0.7").
 
 For service ``svc`` (names use the ``queue_prefix``, default ``reelhouse.``):
 

@@ -27,7 +27,7 @@ class ChatMessage(ChatTable, table=True):
     """One chat message in a live stream's room: ``seq`` is its place in the room (1, 2, ... per stream,
     allocated under the room row lock, so commit order equals ``seq`` order); ``sent_at`` when the server
     accepted it (UTC); ``deleted_at`` set when a moderator removed it (kept until the 7-day retention
-    deletes the row, DESIGN.md section 1)."""
+    deletes the row, docs/architecture.md, "Services and what they own")."""
 
     __tablename__ = "chat_messages"
 

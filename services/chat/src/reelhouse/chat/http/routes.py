@@ -1,4 +1,4 @@
-"""Chat REST API under ``/api/streams/{streamId}/chat`` (DESIGN.md section 4). JSON, camelCase, errors
+"""Chat REST API under ``/api/streams/{streamId}/chat`` (docs/api.md). JSON, camelCase, errors
 as RFC 9457 problem+json with stable codes:
 
 - 404 ``STREAM_NOT_FOUND``: chat never heard of the stream (no ``stream.started`` / ``stream.ended``);

@@ -1,4 +1,4 @@
-"""Gallery tables (seed 003 sections 1.1 and 1.2) as SQLModel models. Schema lives in migrations/."""
+"""Gallery tables (docs/api.md, "Videos"; docs/architecture.md) as SQLModel models. Schema lives in migrations/."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The video lifecycle: seed 003 section 1.5 ("videos.status"), exactly.
+"""The video lifecycle: docs/api.md, "Video status", exactly.
 
 Allowed transitions (trigger in parentheses):
 
@@ -21,7 +21,7 @@ from enum import StrEnum
 
 
 class VideoStatus(StrEnum):
-    """Status of a video (seed 003 section 1.1)."""
+    """Status of a video (docs/api.md, "Video status")."""
 
     DRAFT = "DRAFT"
     UPLOADING = "UPLOADING"

@@ -1,10 +1,10 @@
-"""Upload validation rules of seed 003 ("Constraints and Goals", "Scenario 2"): formats MOV, MP4, 3GP,
-AVI, WMV only; size <= 1.5 GB = 1,610,612,736 bytes (DESIGN.md section 4)."""
+"""Upload validation rules of docs/api.md, "Upload validation": formats MOV, MP4, 3GP,
+AVI, WMV only; size <= 1.5 GB = 1,610,612,736 bytes (docs/api.md)."""
 
 from __future__ import annotations
 
 MAX_SOURCE_SIZE_BYTES = 1_610_612_736
-"""1.5 GiB, the seed's "1.5GB" limit (DESIGN.md section 4 gives the byte figure)."""
+"""1.5 GiB, the "1.5 GB" limit (docs/api.md, "Upload validation" gives the byte figure)."""
 
 ALLOWED_MIME_TYPES: dict[str, str] = {
     "video/mp4": "MP4",

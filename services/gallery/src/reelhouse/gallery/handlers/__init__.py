@@ -101,7 +101,7 @@ async def on_uploaded(ctx: HandlerContext, event: VideoUploadedV1) -> None:
 async def on_upload_failed(ctx: HandlerContext, event: VideoUploadFailedV1) -> None:
     """UPLOADING (or DRAFT, when the failure overtook video.upload_started) -> FAILED for provider
     failures. A user cancel (reason CANCELED) leaves the video in UPLOADING so a new session can be opened
-    (seed 003: a failed session is replaced, not resumed)."""
+    (docs/api.md "Upload session status": a failed session is replaced, not resumed)."""
     if event.reason == "CANCELED":
         return
     video = await _locked_video(ctx, event.video_id)

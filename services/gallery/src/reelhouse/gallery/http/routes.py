@@ -1,4 +1,4 @@
-"""Gallery REST API: /api/videos (seed 003 section 2.1; DESIGN.md section 4).
+"""Gallery REST API: /api/videos (docs/api.md, "Videos").
 
 Errors are RFC 9457 problem+json with stable codes: UNSUPPORTED_FORMAT (422), FILE_TOO_LARGE (413),
 VIDEO_NOT_FOUND (404; also for another user's private video), ETAG_MISMATCH (412),

@@ -1,4 +1,4 @@
-"""Request and response bodies of the gallery API (seed 003 section 2.1, camelCase on the wire)."""
+"""Request and response bodies of the gallery API (docs/api.md, "Videos", camelCase on the wire)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class Rendition(ApiModel):
 
 
 class VideoOut(ApiModel):
-    """A video as clients see it (seed 003 "Get Video", plus duration, dimensions, progress)."""
+    """A video as clients see it (docs/api.md, "Videos", GET, plus duration, dimensions, progress)."""
 
     id: uuid.UUID
     owner_id: str
@@ -80,7 +80,7 @@ class VideoOut(ApiModel):
 
 
 class VideoSummary(ApiModel):
-    """A list item (seed 003 "List Videos")."""
+    """A list item (docs/api.md, "Videos", list)."""
 
     id: uuid.UUID
     owner_id: str

@@ -86,7 +86,7 @@ class DeletedVideo(StreamingTable, table=True):
 
 
 class LiveStream(StreamingTable, table=True):
-    """One live stream (seed 000 "LiveStream model"), private to its owner.
+    """One live stream (docs/api.md, "Live streams"), private to its owner.
 
     ``key_nonce`` derives the stream key with the server's ``stream_key_secret``; ``key_hash`` is the
     peppered HMAC of the key (lookup index). Neither reveals the key without the server secrets.

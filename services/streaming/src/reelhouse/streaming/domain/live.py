@@ -1,6 +1,6 @@
 """Live stream rules (pure, no I/O): the status machine, stream keys, expiry of a dropped broadcast.
 
-Statuses (seed 000, "LiveStream model"): OFFLINE, SCHEDULED, LIVE, ENDED.
+Statuses (docs/api.md, "Live streams"): OFFLINE, SCHEDULED, LIVE, ENDED.
 
 Actions and what they do (:data:`TRANSITIONS`; anything not listed raises :class:`IllegalStreamTransition`):
 
@@ -150,7 +150,7 @@ def expiry_reason(
     - ``RECONNECT_WINDOW_EXPIRED``: the broadcaster dropped at ``disconnected_at`` and did not come back
       within ``reconnect_window`` (a return within the window continues the same broadcast);
     - ``IDLE_TIMEOUT``: the stream went LIVE (API start) at ``started_at`` and no broadcaster ever
-      arrived within ``idle_timeout`` (seed 000 recommends ending idle streams after 30 minutes).
+      arrived within ``idle_timeout`` (docs/api.md, "Live streams": idle streams end after 30 minutes).
     """
     if StreamStatus(status) != S.LIVE or publisher_connected:
         return None

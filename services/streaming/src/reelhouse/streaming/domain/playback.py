@@ -1,6 +1,6 @@
 """Playback rules (pure, no I/O).
 
-Sources: DESIGN.md section 4 (auth: a video is private to its owner unless its visibility is public;
+Sources: docs/architecture.md, "Authentication" (a video is private to its owner unless its visibility is public;
 another user gets 404), section 1 (playback only through signed, expiring, per-video URLs) and the
 signing contract in :mod:`reelhouse.platform.signing` (a URL grants the scope ``videos/<id>``; the
 path below it is segments of ``[A-Za-z0-9._~-]``).
@@ -85,7 +85,7 @@ def visibility_from_created(data: Mapping[str, Any]) -> str:
     """Visibility announced by a ``video.created`` payload (wire JSON), ``private`` when absent or unknown.
 
     ``VideoCreatedV1`` has no ``visibility`` field yet; a producer may add it as an optional field
-    (backward compatible, DESIGN.md section 3). Until it does, every video is private to its owner here.
+    (backward compatible, docs/events.md). Until it does, every video is private to its owner here.
     """
     value = data.get("visibility")
     return value if value in VISIBILITIES else PRIVATE

@@ -1,4 +1,4 @@
-"""Streaming REST API: signed playback of transcoded videos (DESIGN.md section 4).
+"""Streaming REST API: signed playback of transcoded videos (docs/api.md).
 
 Every route needs a bearer JWT (401 ``UNAUTHENTICATED`` otherwise). Errors are RFC 9457
 problem+json with stable codes:

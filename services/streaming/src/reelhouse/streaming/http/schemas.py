@@ -1,4 +1,4 @@
-"""Response bodies of the streaming API (camelCase on the wire, DESIGN.md section 4)."""
+"""Response bodies of the streaming API (camelCase on the wire, docs/api.md)."""
 
 from __future__ import annotations
 

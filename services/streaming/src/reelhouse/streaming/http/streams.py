@@ -1,4 +1,4 @@
-"""Live streams REST API under ``/api/streams`` (seed 001 task 24.5; DESIGN.md section 4).
+"""Live streams REST API under ``/api/streams`` (docs/api.md, "Live streams").
 
 Every route needs a bearer JWT. Streams are private to their owner: another user's stream is a 404
 ``STREAM_NOT_FOUND`` for every route, indistinguishable from a missing one. Errors are problem+json:

@@ -278,7 +278,7 @@ def media_info_from_probe(data: dict[str, Any], size_bytes: int | None = None) -
 
     Pure (no I/O once the codec list is cached). Raises :class:`MediaRejected`:
     * UNSUPPORTED_FORMAT: the demuxer (first name of ``format_name``) is not one of the five containers
-      of seed 003 (``mov`` for MOV/MP4/3GP, ``avi``, ``asf`` for WMV: ``ALLOWED_DEMUXERS``), e.g. ``hls``,
+      of docs/api.md "Upload validation" (``mov`` for MOV/MP4/3GP, ``avi``, ``asf`` for WMV: ``ALLOWED_DEMUXERS``), e.g. ``hls``,
       ``concat``, ``image2``, ``matroska,webm``;
     * CORRUPT_SOURCE: no format section, no dimensions, duration missing or <= 0;
     * UNSUPPORTED_MEDIA: text rendered as video (tty demuxer);

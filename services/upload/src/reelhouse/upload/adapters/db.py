@@ -1,4 +1,4 @@
-"""Upload tables: ``upload_sessions`` (seed 003 section 1.3, plus declared size, part size and object key)
+"""Upload tables: ``upload_sessions`` (docs/api.md, "Upload sessions", plus declared size, part size and object key)
 and ``video_projection`` (the videos this service may accept, built from video.created / video.deleted)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""S3 multipart operations for upload sessions (boto3; STACK-NOTES "boto3 / S3").
+"""S3 multipart operations for upload sessions (boto3; docs/decisions.md "Object storage: boto3 / S3").
 
 Blocking boto3 calls; the HTTP layer runs them through ``asyncio.to_thread``.
 """

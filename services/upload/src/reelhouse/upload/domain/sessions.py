@@ -1,4 +1,4 @@
-"""Upload sessions: seed 003 section 1.5 ("upload_sessions.status"), exactly, and S3 part planning.
+"""Upload sessions: docs/api.md, "Upload session status", exactly, and S3 part planning.
 
 Allowed transitions: INITIATED -> IN_PROGRESS (first part URL requested), IN_PROGRESS -> PAUSED,
 PAUSED -> IN_PROGRESS, IN_PROGRESS -> COMPLETED, IN_PROGRESS -> FAILED, IN_PROGRESS -> CANCELED,
@@ -12,7 +12,7 @@ from enum import StrEnum
 
 
 class UploadStatus(StrEnum):
-    """Status of an upload session (seed 003 section 1.3)."""
+    """Status of an upload session (docs/api.md, "Upload sessions")."""
 
     INITIATED = "INITIATED"
     IN_PROGRESS = "IN_PROGRESS"
@@ -53,13 +53,13 @@ class IllegalSessionTransition(Exception):
 
 
 def check_transition(current: UploadStatus, target: UploadStatus) -> None:
-    """Raise :class:`IllegalSessionTransition` unless ``current -> target`` is in the seed's table."""
+    """Raise :class:`IllegalSessionTransition` unless ``current -> target`` is in the table in docs/api.md."""
     if (current, target) not in ALLOWED_TRANSITIONS:
         raise IllegalSessionTransition(current, target)
 
 
 MIN_PART_SIZE_BYTES = 5 * 1024 * 1024
-"""S3's minimum size of every part but the last: 5 MiB (also the seed's ``partSizeBytes`` example)."""
+"""S3's minimum size of every part but the last: 5 MiB (the part size of docs/api.md, "Upload sessions")."""
 MAX_PARTS = 10_000
 """S3's maximum number of parts in one multipart upload."""
 MAX_OBJECT_BYTES = 5 * 1024**4

@@ -38,7 +38,7 @@ async def on_video_deleted(ctx: HandlerContext, event: VideoDeletedV1) -> None:
     """Forget the video: abort open multipart uploads, delete the stored source, cancel sessions.
 
     Every open session (INITIATED, IN_PROGRESS or PAUSED) ends CANCELED with ``failReason``
-    VIDEO_DELETED. This system-driven end deliberately bypasses the user-facing table of seed 003
+    VIDEO_DELETED. This system-driven end deliberately bypasses the user-facing table of docs/api.md ("Upload session status")
     section 1.5 (which has no INITIATED -> CANCELED): the video is gone, so no status may stay open.
     A COMPLETED session keeps its status; its source object is deleted. Idempotent (S3 abort and delete
     ignore what is already gone).

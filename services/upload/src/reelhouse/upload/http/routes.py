@@ -1,4 +1,4 @@
-"""Upload-session REST API (seed 003 section 2.2; DESIGN.md section 4).
+"""Upload-session REST API (docs/api.md, "Upload sessions").
 
 Bytes never pass through this service: clients PUT parts to presigned S3 URLs. Stable error codes:
 VIDEO_NOT_FOUND / UPLOAD_NOT_FOUND (404, also for another user's), UPLOAD_SESSION_EXISTS,
@@ -253,7 +253,7 @@ async def _mark_completed(session, s: UploadSession, checksum: str, size: int, c
 
 async def _finish_upload(session, s: UploadSession, store: MultipartStore, checksum: str, size: int, correlation_id: str | None) -> str | None:
     """Settle a session whose object is complete in S3: COMPLETED (:func:`_mark_completed`) when its first
-    bytes are one of the five containers of seed 003 (MOV/MP4/3GP, AVI, WMV:
+    bytes are one of the five containers of docs/api.md "Upload validation" (MOV/MP4/3GP, AVI, WMV:
     :func:`reelhouse.platform.containers.sniff_container`, read with a ranged GET), else FAILED with
     ``failReason`` UNSUPPORTED_FORMAT: the object is deleted and video.upload_failed (reason
     UNSUPPORTED_FORMAT) published, so a playlist, a concat list, text or an image declared as video never
@@ -276,7 +276,7 @@ async def _settle_gone_upload(session, s: UploadSession, store: MultipartStore, 
 
     If the object is in the bucket with the declared size, an earlier complete reached S3 but its
     database commit failed: the session is COMPLETED now and video.uploaded published. Otherwise the
-    provider lost the upload (seed 1.5: IN_PROGRESS -> FAILED on a provider error): FAILED with
+    provider lost the upload (docs/api.md "Upload session status": IN_PROGRESS -> FAILED on a provider error): FAILED with
     ``failReason`` UPLOAD_GONE and video.upload_failed (reason UPLOAD_GONE); the client opens a new session.
     Returns what :func:`_finish_upload` returns (None, or what a refused object looks like).
     """
@@ -372,7 +372,7 @@ async def resume(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
     """PAUSED -> IN_PROGRESS. 409 from any other status: ILLEGAL_SESSION_TRANSITION (INITIATED,
     IN_PROGRESS), SESSION_COMPLETED / SESSION_CANCELED / SESSION_FAILED.
 
-    Only PAUSED resumes: INITIATED -> IN_PROGRESS is the seed's "start uploading first part" (the first
+    Only PAUSED resumes: INITIATED -> IN_PROGRESS is "the first part starts" (docs/api.md) (the first
     part-URL request), not a resume, so resuming an INITIATED session is refused (it used to succeed)."""
     async with request.app.state.db.session() as session:
         s = await _owned_session(session, sid, user.user_id, lock=True)
