@@ -13,7 +13,7 @@ export default defineConfig({
   server: {
     proxy: { '/api': edge, '/play': edge, '/ws': { target: edge, ws: true } },
   },
-  build: { outDir: 'dist', sourcemap: false, chunkSizeWarningLimit: 700 },
+  build: { outDir: 'dist', sourcemap: false, chunkSizeWarningLimit: 700, rolldownOptions: { checks: { pluginTimings: false } } },
   test: {
     include: ['src/**/*.test.ts'],
     environment: 'node',

@@ -1,6 +1,7 @@
 // /videos/upload (seed 001 task 26.6): pick or drop a file, metadata, multipart upload straight to
 // storage, one progress bar (bytes, speed, time left), pause/resume/cancel, resume after a reload,
 // then follow the video to READY.
+import { useQueryClient } from '@tanstack/react-query'
 import { createFileRoute, Link } from '@tanstack/react-router'
 import { useEffect, useRef, useState } from 'react'
 import { StatusBadge } from '../../components/video/StatusBadge'
@@ -26,6 +27,13 @@ function VideoUploadPage() {
   const [state, setState] = useState<UploadState | null>(null)
   const uploader = useRef<Uploader | null>(null)
   const inputRef = useRef<HTMLInputElement>(null)
+  const queryClient = useQueryClient()
+  const videoId = state?.videoId ?? null
+  const finished = state?.phase === 'done'
+  // a new video (and later its upload) changes the grid: drop cached pages so it shows the card
+  useEffect(() => {
+    if (videoId) void queryClient.invalidateQueries({ queryKey: ['videos', 'list'] })
+  }, [videoId, finished, queryClient])
 
   const choose = (f: File | undefined) => {
     if (!f) return
