@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 USER_ID := $(if $(filter command line,$(origin USER)),$(USER),demo-user)
 
-.PHONY: setup infra up down demo token test test-unit test-service test-contract test-e2e drill bench bench-long bench-live bench-chat schemas lint clean
+.PHONY: setup infra web up down demo token test test-web test-unit test-service test-contract test-e2e drill bench bench-long bench-live bench-chat schemas lint clean
 
 setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python workspace
 	@bash deploy/local/setup.sh
@@ -11,20 +11,28 @@ setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python wor
 infra:  ## make sure PostgreSQL and RabbitMQ are up
 	@bash deploy/local/ensure-infra.sh
 
-up: setup infra  ## run the whole stack in the foreground; prints one "ready" line when every process answers (Ctrl-C stops it)
+web:  ## build the web app into frontend/dist (the edge serves it at /); skipped without Node.js
+	@if command -v npm >/dev/null 2>&1; then cd frontend && npm run -s build >/dev/null && echo "web: built frontend/dist"; \
+	else echo "web: Node.js not found, the edge serves no web app (make setup installs it)"; fi
+
+up: setup infra web  ## run the whole stack in the foreground; prints one "ready" line when every process answers (Ctrl-C stops it)
 	$(PY) deploy/local/stack.py up
 
 down:  ## stop the stack started by `make up` or `make demo` (data is kept)
 	@$(PY) deploy/local/stack.py down
 
-demo: setup infra  ## start the stack in the background (or reuse it), upload the bundled clip, wait for READY, check playback; the stack keeps running
+demo: setup infra web  ## start the stack in the background (or reuse it), upload the bundled clip, wait for READY, check playback; the stack keeps running
 	$(PY) deploy/local/demo.py
 
 token:  ## print only a dev JWT: make -s token USER=<id>
 	@$(PY) -m reelhouse.platform.auth $(USER_ID)
 
-test: setup infra  ## all tiers: unit, service, contract, e2e
+test: setup infra web  ## all tiers: unit (Python and the web app's Vitest), service, contract, e2e (browser included)
+	cd frontend && npm test --silent
 	$(PY) -m pytest -q -p no:cacheprovider
+
+test-web: setup  ## the web app's type check and Vitest unit tests
+	cd frontend && npx tsc --noEmit && npm test --silent
 
 test-unit: setup
 	$(PY) -m pytest -q -m unit

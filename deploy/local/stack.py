@@ -18,7 +18,9 @@ Configuration (environment): the services' ``REELHOUSE_*`` settings, plus
 ``REELHOUSE_STACK_PORT_BASE`` (default 8100: gallery +1, upload +2, transcoders +3, +13.., streaming +4,
 chat replicas +5, +15), ``REELHOUSE_STACK_EDGE_PORT`` (8080), ``REELHOUSE_STACK_S3_PORT`` (9000),
 ``REELHOUSE_STACK_WORKERS`` (2), ``REELHOUSE_STACK_CHAT_REPLICAS`` (2), ``REELHOUSE_STACK_RUN_DIR`` (``.run`` in the repository),
-``REELHOUSE_STACK_RTMP_PORT`` (1935; the ingest's control port is the port base + 6).
+``REELHOUSE_STACK_RTMP_PORT`` (1935; the ingest's control port is the port base + 6),
+``REELHOUSE_STACK_WEB_ROOT`` (the web app the edge serves at ``/``; default ``frontend/dist``).
+The stack runs in dev mode: ``REELHOUSE_DEV_TOKEN_ENDPOINT`` defaults to true (dev sign-in).
 """
 
 from __future__ import annotations
@@ -108,6 +110,9 @@ def base_env(cfg: StackConfig) -> dict[str, str]:
     env.setdefault("REELHOUSE_EDGE_BASE_URL", cfg.edge_url)
     env.setdefault("REELHOUSE_RTMP_INGEST_URL", f"rtmp://127.0.0.1:{cfg.rtmp_port}/live")
     env.setdefault("REELHOUSE_RTMP_CONTROL_URL", f"http://127.0.0.1:{cfg.rtmp_control_port}/control")
+    # The local stack is a dev stack: the gallery mounts the dev sign-in endpoint (POST /api/dev/token)
+    # the web app's sign-in page uses. Nothing else sets this (it defaults to off).
+    env.setdefault("REELHOUSE_DEV_TOKEN_ENDPOINT", "true")
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -128,6 +133,14 @@ def prepare_databases(env: dict[str, str]) -> None:
         print(f"stack: database {defn.database_url.rsplit('/', 1)[-1]} migrated", flush=True)
 
 
+def web_root_dir() -> Path:
+    """The static web app the edge serves at ``/``: ``REELHOUSE_STACK_WEB_ROOT`` if set, else the built
+    app in ``frontend/dist`` (``make web``; created empty when not built yet, so the edge still starts)."""
+    root = Path(os.environ.get("REELHOUSE_STACK_WEB_ROOT") or ROOT / "frontend" / "dist")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
 def render_edge(cfg: StackConfig, env: dict[str, str]) -> tuple[Path, Path]:
     """Render the nginx edge config into ``<run_dir>/edge``; returns (prefix, conf path)."""
     from reelhouse.platform.settings import PlatformSettings
@@ -138,8 +151,7 @@ def render_edge(cfg: StackConfig, env: dict[str, str]) -> tuple[Path, Path]:
         raise SystemExit("nginx njs module not found: install libnginx-mod-http-js (make setup)")
     prefix = cfg.run_dir / "edge"
     prefix.mkdir(parents=True, exist_ok=True)
-    web_root = ROOT / "deploy" / "local" / "web"
-    web_root.mkdir(exist_ok=True)
+    web_root = web_root_dir()
     ports = cfg.service_ports()
     s3_hostport = env["REELHOUSE_S3_ENDPOINT_URL"].split("://", 1)[1].rstrip("/")
     conf = prefix / "nginx.conf"

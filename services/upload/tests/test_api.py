@@ -705,7 +705,7 @@ def test_video_deleted_before_its_created_event_stays_deleted(upload, alice, pla
 
 # --- only video goes in (issue 10 item 4; docs/security.md) ---------------------------------------------
 
-HLS_ATTACK = b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nfile:/var/lib/reelhouse/work/secret-recording.ts\n#EXT-X-ENDLIST\n"
+HLS_ATTACK = b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nfile:/var/lib/reelhouse/jobs/secret-recording.ts\n#EXT-X-ENDLIST\n"
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from reelhouse.gallery.handlers import HANDLERS, PUBLISHES
+from reelhouse.gallery.http import dev
 from reelhouse.gallery.http.routes import router
 from reelhouse.gallery.settings import GallerySettings
 from reelhouse.platform.runtime import ServiceDefinition, create_app, run_cli
@@ -16,12 +17,17 @@ MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
 
 def build_service(settings: PlatformSettings | None = None) -> ServiceDefinition:
-    """The gallery's definition (routes, handlers, migrations) with ``settings`` or from the env."""
+    """The gallery's definition (routes, handlers, migrations) with ``settings`` or from the env.
+
+    The dev sign-in route (reelhouse.gallery.http.dev) is mounted only when the settings'
+    ``dev_token_endpoint`` is true."""
+    settings = settings or GallerySettings()
+    routers = [router, dev.router] if getattr(settings, "dev_token_endpoint", False) else [router]
     return ServiceDefinition(
         name="gallery",
-        settings=settings or GallerySettings(),
+        settings=settings,
         migrations_dir=MIGRATIONS,
-        routers=[router],
+        routers=routers,
         handlers=HANDLERS,
         publishes=PUBLISHES,
     )

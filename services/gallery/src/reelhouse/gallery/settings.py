@@ -10,3 +10,5 @@ class GallerySettings(PlatformSettings):
 
     service_name: str = "gallery"
     http_port: int = 8101
+    dev_token_endpoint: bool = False
+    """``REELHOUSE_DEV_TOKEN_ENDPOINT``: mount ``POST /api/dev/token`` (dev sign-in; the local stack only)."""

@@ -86,6 +86,30 @@ def video_out(request: Request, video: Video, assets: list[VideoAsset]) -> Video
     )
 
 
+def video_summary(request: Request, video: Video) -> VideoSummary:
+    """A list item: the card fields plus a signed poster URL when READY with a poster (so a grid needs
+    no request per video); progress only while TRANSCODING, the reason only when FAILED."""
+    poster = None
+    if video.status == VideoStatus.READY and video.poster_key:
+        scope = f"videos/{video.id}"
+        ttl = request.app.state.settings.playback_url_ttl_seconds
+        poster = _signer(request).sign(scope, video.poster_key.removeprefix(scope + "/"), ttl).url
+    return VideoSummary(
+        id=video.id,
+        owner_id=video.owner_id,
+        title=video.title,
+        description=video.description,
+        status=video.status,
+        visibility=video.visibility,
+        duration_seconds=video.duration_seconds,
+        transcode_progress=video.transcode_progress if video.status == VideoStatus.TRANSCODING else None,
+        fail_reason=video.fail_reason if video.status == VideoStatus.FAILED else None,
+        poster_url=poster,
+        created_at=video.created_at,
+        updated_at=video.updated_at,
+    )
+
+
 async def _load_visible(session: AsyncSession, video_id: uuid.UUID, user_id: str, owner_only: bool = False) -> Video:
     video = await session.get(Video, video_id)
     if video is None or (video.owner_id != user_id and (owner_only or video.visibility != "public")):
@@ -178,7 +202,7 @@ async def list_videos(
         rows = list((await session.execute(stmt)).scalars())
     page, more = rows[:limit], len(rows) > limit
     return VideoPage(
-        items=[VideoSummary.model_validate(v, from_attributes=True) for v in page],
+        items=[video_summary(request, v) for v in page],
         next_cursor=_encode_cursor(page[-1]) if more and page else None,
     )
 

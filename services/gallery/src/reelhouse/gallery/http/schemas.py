@@ -80,7 +80,12 @@ class VideoOut(ApiModel):
 
 
 class VideoSummary(ApiModel):
-    """A list item (docs/api.md, "Videos", list)."""
+    """A list item (docs/api.md, "Videos", list), with what a grid card of the web app shows (docs/web.md).
+
+    ``posterUrl`` is a signed, expiring poster URL when the video is READY and has a poster, else null;
+    ``durationSeconds`` (seconds) once probed; ``transcodeProgress`` (0..100) only while TRANSCODING;
+    ``failReason`` only when FAILED.
+    """
 
     id: uuid.UUID
     owner_id: str
@@ -88,6 +93,10 @@ class VideoSummary(ApiModel):
     description: str
     status: str
     visibility: str
+    duration_seconds: float | None = None
+    transcode_progress: float | None = None
+    fail_reason: str | None = None
+    poster_url: str | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -1,0 +1,114 @@
+// HLS player (docs/web.md): hls.js (loaded only here, on demand), quality menu with Auto plus
+// every rendition by height, fullscreen, keyboard controls (space/k play-pause, f fullscreen,
+// left/right seek 5 s, m mute). Safari plays HLS natively (no quality menu there).
+import { useEffect, useRef, useState } from 'react'
+import type HlsType from 'hls.js'
+
+export interface QualityLevel {
+  index: number
+  height: number
+}
+
+/** Menu entries from hls.js levels: one per height, highest first (duplicates keep the first). */
+export function qualityLevels(levels: { height: number }[]): QualityLevel[] {
+  const seen = new Set<number>()
+  return levels
+    .map((l, index) => ({ index, height: l.height }))
+    .filter((l) => l.height > 0 && !seen.has(l.height) && seen.add(l.height))
+    .sort((a, b) => b.height - a.height)
+}
+
+export function VideoPlayer({ src, poster, title }: { src: string; poster?: string | null; title: string }) {
+  const videoRef = useRef<HTMLVideoElement>(null)
+  const boxRef = useRef<HTMLDivElement>(null)
+  const hlsRef = useRef<HlsType | null>(null)
+  const [levels, setLevels] = useState<QualityLevel[]>([])
+  const [choice, setChoice] = useState(-1)
+  const [playing, setPlaying] = useState<number | null>(null)
+  const [error, setError] = useState<string | null>(null)
+
+  useEffect(() => {
+    const video = videoRef.current
+    if (!video) return
+    let destroyed = false
+    setError(null)
+    void import('hls.js').then(({ default: Hls }) => {
+      if (destroyed) return
+      if (!Hls.isSupported()) {
+        if (video.canPlayType('application/vnd.apple.mpegurl')) video.src = src
+        else setError('This browser cannot play HLS video.')
+        return
+      }
+      const hls = new Hls({ capLevelToPlayerSize: false })
+      hlsRef.current = hls
+      hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => setLevels(qualityLevels(data.levels)))
+      hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => setPlaying(hls.levels[data.level]?.height ?? null))
+      hls.on(Hls.Events.ERROR, (_e, data) => {
+        if (data.fatal) setError(`Playback failed (${data.details}).`)
+      })
+      hls.loadSource(src)
+      hls.attachMedia(video)
+    })
+    return () => {
+      destroyed = true
+      hlsRef.current?.destroy()
+      hlsRef.current = null
+    }
+  }, [src])
+
+  const pick = (index: number) => {
+    setChoice(index)
+    const hls = hlsRef.current
+    if (hls) hls.currentLevel = index
+  }
+
+  const fullscreen = () => {
+    const box = boxRef.current
+    if (!box) return
+    if (document.fullscreenElement) void document.exitFullscreen()
+    else void box.requestFullscreen?.()
+  }
+
+  const onKey = (e: React.KeyboardEvent) => {
+    const v = videoRef.current
+    if (!v || (e.target as HTMLElement).tagName === 'SELECT' || (e.target as HTMLElement).tagName === 'BUTTON') return
+    if (e.key === ' ' || e.key === 'k') {
+      e.preventDefault()
+      if (v.paused) void v.play()
+      else v.pause()
+    } else if (e.key === 'f') fullscreen()
+    else if (e.key === 'm') v.muted = !v.muted
+    else if (e.key === 'ArrowRight') v.currentTime = Math.min(v.duration || Infinity, v.currentTime + 5)
+    else if (e.key === 'ArrowLeft') v.currentTime = Math.max(0, v.currentTime - 5)
+  }
+
+  return (
+    <div className="player" ref={boxRef} onKeyDown={onKey}>
+      <video ref={videoRef} poster={poster ?? undefined} controls playsInline aria-label={`Video: ${title}`} data-testid="player" />
+      <div className="player-bar">
+        <label>
+          Quality{' '}
+          <select aria-label="Quality" value={choice} onChange={(e) => pick(Number(e.target.value))} data-testid="quality">
+            <option value={-1}>Auto{choice === -1 && playing ? ` (${playing}p)` : ''}</option>
+            {levels.map((l) => (
+              <option key={l.index} value={l.index}>
+                {l.height}p
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" onClick={fullscreen}>
+          Fullscreen
+        </button>
+        <span className="muted" aria-live="polite">
+          {playing ? `Playing ${playing}p` : ''}
+        </span>
+      </div>
+      {error ? (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  )
+}

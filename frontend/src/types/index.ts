@@ -1,0 +1,104 @@
+// Wire types of the Reelhouse API (camelCase JSON; docs/api and the services' schemas).
+
+/** Lifecycle of a video (docs/api.md "Video status"). */
+export type VideoStatus = 'DRAFT' | 'UPLOADING' | 'UPLOADED' | 'TRANSCODING' | 'READY' | 'FAILED'
+
+export type Visibility = 'private' | 'public'
+
+/** A list item of GET /api/videos. */
+export interface VideoSummary {
+  id: string
+  ownerId: string
+  title: string
+  description: string
+  status: VideoStatus
+  visibility: Visibility
+  durationSeconds: number | null
+  transcodeProgress: number | null
+  failReason: string | null
+  posterUrl: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+export interface VideoPage {
+  items: VideoSummary[]
+  nextCursor: string | null
+}
+
+export interface Rendition {
+  quality: string | null
+  width: number | null
+  height: number | null
+  bandwidth: number | null
+  codecs: string | null
+}
+
+/** GET /api/videos/{id}. */
+export interface Video {
+  id: string
+  ownerId: string
+  title: string
+  description: string
+  visibility: Visibility
+  source: { mime: string; sizeBytes: number; fileName: string | null }
+  status: VideoStatus
+  failReason: string | null
+  failDetail: string | null
+  transcodeProgress: number | null
+  durationSeconds: number | null
+  width: number | null
+  height: number | null
+  renditions: Rendition[]
+  playback: { ready: boolean; streamUrl: string | null; posterUrl: string | null; expiresAt: string | null }
+  viewCount: number
+  createdAt: string
+  updatedAt: string
+}
+
+export interface CreateVideoBody {
+  title: string
+  description?: string
+  sourceMime: string
+  sourceSizeBytes: number
+  fileName?: string
+  visibility?: Visibility
+}
+
+export type UploadStatus = 'INITIATED' | 'IN_PROGRESS' | 'PAUSED' | 'COMPLETED' | 'CANCELED' | 'FAILED'
+
+export interface StoredPart {
+  partNumber: number
+  etag: string
+  sizeBytes: number
+}
+
+/** An upload session (POST /api/videos/{id}/uploads, GET /api/uploads/{sid}). */
+export interface UploadSession {
+  uploadSessionId: string
+  videoId: string
+  status: UploadStatus
+  bytesUploaded: number
+  totalBytes: number
+  partSizeBytes: number
+  totalParts: number
+  failReason?: string
+  parts?: StoredPart[]
+}
+
+export interface PartUrl {
+  partNumber: number
+  uploadUrl: string
+  expiresAt: string
+  sizeBytes: number
+}
+
+/** RFC 9457 problem details as the API sends them (plus the stable `code`). */
+export interface Problem {
+  type?: string
+  title?: string
+  status: number
+  detail?: string
+  code?: string
+  [extra: string]: unknown
+}
