@@ -11,4 +11,13 @@ class GallerySettings(PlatformSettings):
     service_name: str = "gallery"
     http_port: int = 8101
     dev_token_endpoint: bool = False
-    """``REELHOUSE_DEV_TOKEN_ENDPOINT``: mount ``POST /api/dev/token`` (dev sign-in; the local stack only)."""
+    """``REELHOUSE_DEV_TOKEN_ENDPOINT``: mount ``POST /api/dev/token`` (dev sign-in; the local stack only).
+    Anyone could mint a token for any user with it, so outside ``REELHOUSE_ENV=dev`` the service refuses
+    to start with it on (docs/security.md)."""
+
+    def insecure_secrets(self) -> list[str]:
+        """The platform's findings, plus ``REELHOUSE_DEV_TOKEN_ENDPOINT`` when the dev sign-in is on."""
+        found = super().insecure_secrets()
+        if self.dev_token_endpoint:
+            found.append("REELHOUSE_DEV_TOKEN_ENDPOINT")
+        return found
