@@ -41,6 +41,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from render import render_template  # noqa: E402
 
+#: The nginx templates of the edge and the ingest, shared with the Kubernetes base (one copy).
+NGINX_DIR = ROOT / "deploy" / "k8s" / "base" / "nginx"
 NJS_CANDIDATES = ("/usr/lib/nginx/modules/ngx_http_js_module.so", "/usr/share/nginx/modules/ngx_http_js_module.so")
 RTMP_CANDIDATES = ("/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so")
 
@@ -141,13 +143,13 @@ def render_edge(cfg: StackConfig, env: dict[str, str]) -> tuple[Path, Path]:
     s3_hostport = env["REELHOUSE_S3_ENDPOINT_URL"].split("://", 1)[1].rstrip("/")
     conf = prefix / "nginx.conf"
     render_template(
-        ROOT / "deploy" / "local" / "nginx" / "edge.conf.template",
+        ROOT / "deploy" / "k8s" / "base" / "nginx" / "edge.conf.template",
         conf,
         {
             "NJS_MODULE_PATH": njs,
             "PREFIX": str(prefix),
             "EDGE_PORT": str(cfg.edge_port),
-            "PLAYBACK_JS_PATH": str(ROOT / "deploy" / "local" / "nginx" / "playback.js"),
+            "PLAYBACK_JS_PATH": str(ROOT / "deploy" / "k8s" / "base" / "nginx" / "playback.js"),
             "PLAYBACK_SIGNING_SECRET": settings.playback_signing_secret,
             "S3_ENDPOINT_HOSTPORT": s3_hostport,
             "S3_REGION": settings.s3_region,
@@ -183,7 +185,7 @@ def render_ingest(cfg: StackConfig, edge_prefix: Path) -> tuple[Path, Path]:
         d.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
     render_template(
-        ROOT / "deploy" / "local" / "nginx" / "rtmp.conf.template",
+        ROOT / "deploy" / "k8s" / "base" / "nginx" / "rtmp.conf.template",
         conf,
         {
             "RTMP_MODULE_PATH": module,

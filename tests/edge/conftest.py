@@ -2,7 +2,7 @@
 
 Everything runs as local processes on free ports (no docker): SeaweedFS's ``weed`` from the venv as
 the private media bucket (it checks the edge's SigV4 signatures), ``ffmpeg`` for the ladder, and nginx rendered from
-``deploy/local/nginx/edge.conf.template`` into a temporary prefix. The tests skip only when the
+``deploy/k8s/base/nginx/edge.conf.template`` into a temporary prefix. The tests skip only when the
 nginx binary is missing.
 """
 
@@ -31,8 +31,8 @@ import pytest
 from reelhouse.platform.testing import footage_dir, skip_without_tools
 
 REPO = Path(__file__).resolve().parents[2]
-TEMPLATE = REPO / "deploy/local/nginx/edge.conf.template"
-PLAYBACK_JS = REPO / "deploy/local/nginx/playback.js"
+TEMPLATE = REPO / "deploy/k8s/base/nginx/edge.conf.template"
+PLAYBACK_JS = REPO / "deploy/k8s/base/nginx/playback.js"
 SOURCE_VIDEO = footage_dir() / "bigbuckbunny.mp4"
 NJS_MODULE = Path(os.environ.get("NJS_MODULE_PATH", "/usr/lib/nginx/modules/ngx_http_js_module.so"))
 
