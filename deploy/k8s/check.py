@@ -5,8 +5,8 @@
 
 What is checked (tests/deploy runs the same functions as part of ``make test``):
 
-- rendering: ``kubectl kustomize --load-restrictor LoadRestrictionsNone`` of the base and of every
-  overlay (kubectl bundles kustomize; the flag lets the base load deploy/local/nginx/*);
+- rendering: ``kubectl kustomize`` with default flags of the base and of every overlay (kubectl
+  bundles kustomize; the base is self-contained: its nginx templates are in deploy/k8s/base/nginx);
 - schemas: every core object against the Kubernetes OpenAPI schemas bundled in kubernetes-validate
   (strict: unknown fields are errors), the KEDA objects against deploy/k8s/schemas/*.json; without
   kubectl the YAML files of the base and overlays are validated as they are written;
@@ -48,7 +48,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S_VERSION = "1.30"  # oldest Kubernetes the manifests target (kind/k3d/minikube of 2024 and later)
-KUSTOMIZE_FLAGS = ("--load-restrictor", "LoadRestrictionsNone")
+KUSTOMIZE_FLAGS: tuple[str, ...] = ()  # the base is self-contained: default load restrictions
 SERVICES = ("gallery", "upload", "transcoder", "streaming", "chat")
 OUR_IMAGES = "reelhouse/"
 NGINX_IMAGE = "reelhouse/nginx"
@@ -483,7 +483,7 @@ def check_nginx_templates(objects: list[dict], root: Path = ROOT) -> list[str]:
     problems = []
     maps = _index(objects, "ConfigMap")
     image_env = dockerfile_env(root / NGINX_DOCKERFILE)
-    local = root / "deploy" / "local" / "nginx"
+    local = root / "deploy" / "k8s" / "base" / "nginx"
     for w in workloads(objects):
         spec = pod_spec(w)
         for c in spec.get("containers") or []:
@@ -505,9 +505,9 @@ def check_nginx_templates(objects: list[dict], root: Path = ROOT) -> list[str]:
                 content = maps[located[0]]["data"][located[1]]
                 source = local / located[1]
                 if not source.exists():
-                    problems.append(f"{where}: {located[1]} is not a file of deploy/local/nginx")
+                    problems.append(f"{where}: {located[1]} is not a file of deploy/k8s/base/nginx")
                 elif content != source.read_text():
-                    problems.append(f"{where}: {located[1]} differs from deploy/local/nginx/{located[1]}")
+                    problems.append(f"{where}: {located[1]} differs from deploy/k8s/base/nginx/{located[1]}")
                 if path == args[0]:
                     template_text = content
             if template_text is None:
@@ -980,12 +980,10 @@ def check_tiltfile(root: Path, rendered: list[dict]) -> list[str]:
         ]
         if [f"services/{svc}/src", f"/app/services/{svc}/src"] not in syncs:
             problems.append(f"Tiltfile: {svc} does not sync services/{svc}/src to /app/services/{svc}/src")
-    if not run.kustomize_calls or not any(
-        "LoadRestrictionsNone" in " ".join(f) for _, f in run.kustomize_calls
-    ):
-        problems.append(
-            "Tiltfile: kustomize() must render the dev overlay with --load-restrictor=LoadRestrictionsNone"
-        )
+    if not run.kustomize_calls:
+        problems.append("Tiltfile: kustomize() does not render the dev overlay")
+    elif any("LoadRestrictionsNone" in " ".join(f) for _, f in run.kustomize_calls):
+        problems.append("Tiltfile: kustomize() must render with default flags (the base is self-contained)")
     elif not all(p.rstrip("/").endswith("overlays/dev") for p, _ in run.kustomize_calls):
         problems.append("Tiltfile: kustomize() renders something else than deploy/k8s/overlays/dev")
     applied = {(o["kind"], o["metadata"]["name"]) for o in run.applied}
@@ -1031,7 +1029,7 @@ def check_tiltfile(root: Path, rendered: list[dict]) -> list[str]:
     contract = [r for r in run.local_resources if "-m contract" in str(r.get("cmd"))]
     if not contract:
         problems.append("Tiltfile: no local_resource runs the contract tests (pytest -m contract)")
-    for path in ("deploy/local/nginx/edge.conf.template", "deploy/local/nginx/playback.js"):
+    for path in ("deploy/k8s/base/nginx/edge.conf.template", "deploy/k8s/base/nginx/playback.js"):
         if path not in run.watched:
             problems.append(f"Tiltfile: {path} is not watched (the edge ConfigMap comes from it)")
     return problems

@@ -8,7 +8,7 @@
 
 ``up`` prepares (creates the five databases and runs their Alembic migrations, renders the nginx edge
 config), writes a Procfile and hands it to honcho, which runs and supervises: the S3-compatible
-server (moto), gallery, upload, streaming, chat (each with its outbox relay and consumer), N
+store (SeaweedFS, data in ``<run dir>/s3``, kept across restarts; ports S3 port .. S3 port + 7), gallery, upload, streaming, chat (each with its outbox relay and consumer), N
 transcoder workers (competing consumers, default 2), chat replicas (default 2), the nginx edge and the
 nginx-rtmp live ingest (rtmp://127.0.0.1:1935/live/<stream key>; its HLS is written into the edge's
 ``live-hls`` directory, its control API listens on 127.0.0.1:<port base + 6>). PostgreSQL and RabbitMQ are
@@ -43,9 +43,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from render import render_template  # noqa: E402
 
+#: The nginx templates of the edge and the ingest, shared with the Kubernetes base (one copy).
+NGINX_DIR = ROOT / "deploy" / "k8s" / "base" / "nginx"
 NJS_CANDIDATES = ("/usr/lib/nginx/modules/ngx_http_js_module.so", "/usr/share/nginx/modules/ngx_http_js_module.so")
-S3_READY_URL = "{s3}/"
-"""Readiness URL of the S3 server (``{s3}`` is its base URL)."""
 RTMP_CANDIDATES = ("/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so")
 
 
@@ -156,13 +156,13 @@ def render_edge(cfg: StackConfig, env: dict[str, str]) -> tuple[Path, Path]:
     s3_hostport = env["REELHOUSE_S3_ENDPOINT_URL"].split("://", 1)[1].rstrip("/")
     conf = prefix / "nginx.conf"
     render_template(
-        ROOT / "deploy" / "local" / "nginx" / "edge.conf.template",
+        ROOT / "deploy" / "k8s" / "base" / "nginx" / "edge.conf.template",
         conf,
         {
             "NJS_MODULE_PATH": njs,
             "PREFIX": str(prefix),
             "EDGE_PORT": str(cfg.edge_port),
-            "PLAYBACK_JS_PATH": str(ROOT / "deploy" / "local" / "nginx" / "playback.js"),
+            "PLAYBACK_JS_PATH": str(ROOT / "deploy" / "k8s" / "base" / "nginx" / "playback.js"),
             "PLAYBACK_SIGNING_SECRET": settings.playback_signing_secret,
             "S3_ENDPOINT_HOSTPORT": s3_hostport,
             "S3_REGION": settings.s3_region,
@@ -198,7 +198,7 @@ def render_ingest(cfg: StackConfig, edge_prefix: Path) -> tuple[Path, Path]:
         d.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
     render_template(
-        ROOT / "deploy" / "local" / "nginx" / "rtmp.conf.template",
+        ROOT / "deploy" / "k8s" / "base" / "nginx" / "rtmp.conf.template",
         conf,
         {
             "RTMP_MODULE_PATH": module,
@@ -217,11 +217,23 @@ def render_ingest(cfg: StackConfig, edge_prefix: Path) -> tuple[Path, Path]:
     return prefix, conf
 
 
+def object_store_command(cfg: StackConfig) -> list[str]:
+    """argv of the stack's S3-compatible store: SeaweedFS (``reelhouse.platform.seaweed``) on
+    ``cfg.s3_port`` (and the seven ports after it), its data in ``<run_dir>/s3`` so objects survive
+    restarts, accepting the S3 keys the services are configured with."""
+    from reelhouse.platform import seaweed
+    from reelhouse.platform.settings import PlatformSettings
+
+    settings = PlatformSettings()
+    identities = seaweed.write_identities(cfg.run_dir / "s3.json", settings.s3_access_key, settings.s3_secret_key)
+    return seaweed.server_command(cfg.run_dir / "s3", cfg.s3_port, identities)
+
+
 def procfile(cfg: StackConfig, prefix: Path, conf: Path, ingest: tuple[Path, Path] | None = None) -> str:
     """The process list honcho runs (one line per process)."""
     bin_dir = Path(sys.executable).parent
     nginx_globals = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    lines = [f"s3: {shlex.quote(sys.executable)} -m moto.server -H 127.0.0.1 -p {cfg.s3_port}"]
+    lines = [f"s3: {shlex.join(object_store_command(cfg))}"]
     for name, port in cfg.service_ports().items():
         service = name.split("-")[0]
         worker = f" REELHOUSE_WORKER_NAME={name}" if service == "transcoder" else ""
@@ -283,7 +295,7 @@ def readiness_targets(cfg: StackConfig) -> dict[str, str]:
     targets = {
         "edge": f"{cfg.edge_url}/healthz",
         "ingest": f"http://127.0.0.1:{cfg.rtmp_control_port}/healthz",
-        "s3": S3_READY_URL.format(s3=cfg.s3_url),
+        "s3": f"{cfg.s3_url}/healthz",
     }
     targets.update({name: f"http://127.0.0.1:{port}/readyz" for name, port in cfg.service_ports().items()})
     return targets
@@ -355,11 +367,22 @@ def start(cfg: StackConfig, timeout: float = 300) -> int:
             stdin=subprocess.DEVNULL, start_new_session=True,
         )
     if not wait(cfg, timeout, alive=lambda: proc.poll() is None):
-        print(log_path.read_text()[-3000:], file=sys.stderr)
+        print(failure_excerpt(log_path.read_text(errors="replace")), file=sys.stderr)
         stop(cfg)
         return 1
     print(f"stack: ready (pid {proc.pid}): {ready_summary(cfg)}", flush=True)
     return 0
+
+
+def failure_excerpt(log: str, before: int = 40) -> str:
+    """The part of a stack log that explains a failed start: the lines before the first process that
+    stopped on its own (honcho's "stopped (rc=N)" with N other than the -15 of its own SIGTERM), else
+    the log's tail."""
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        if "stopped (rc=" in line and "stopped (rc=-15)" not in line:
+            return "\n".join(lines[max(0, i - before): i + 1])
+    return "\n".join(lines[-before:])
 
 
 def stop(cfg: StackConfig, timeout: float = 40) -> bool:

@@ -66,7 +66,7 @@ def raw_objects(k8s: ModuleType) -> list[tuple[str, dict]]:
 @pytest.fixture()
 def deploy_copy(tmp_path: Path) -> Path:
     """A copy of everything the checks read, laid out like the repository, safe to break."""
-    for rel in ("deploy/k8s", "deploy/local/nginx", "deploy/docker"):
+    for rel in ("deploy/k8s", "deploy/docker"):
         shutil.copytree(ROOT / rel, tmp_path / rel, ignore=shutil.ignore_patterns("__pycache__"))
     for rel in ("Tiltfile", "docker-bake.json"):
         shutil.copy2(ROOT / rel, tmp_path / rel)

@@ -132,3 +132,22 @@ def test_a_service_recipe_that_installs_the_source_before_the_dependencies_fails
     ]
     edit(recipe, 'ENTRYPOINT ["/bin/sh", "-c", "exec \\"reelhouse-${REELHOUSE_SERVICE}\\" \\"$@\\"", "reelhouse"]', 'ENTRYPOINT ["reelhouse-gallery"]')
     assert k8s.check_raw(deploy_copy)[-1] == "deploy/docker/service.Dockerfile: ENTRYPOINT does not exec reelhouse-${REELHOUSE_SERVICE} with its arguments"
+
+
+def test_a_base_loading_files_outside_itself_fails_rendering(k8s, kubectl, deploy_copy, edit):
+    """The base renders with default flags (kubectl apply -k, Argo CD, Flux): a file loaded from outside
+    its folder, as the nginx templates once were, is refused."""
+    assert k8s.check_rendered(deploy_copy) == []
+    outside = deploy_copy / "deploy" / "nginx-outside"
+    outside.mkdir()
+    (deploy_copy / "deploy/k8s/base/nginx/playback.js").rename(outside / "playback.js")
+    edit(deploy_copy / "deploy/k8s/base/kustomization.yaml", "      - nginx/playback.js\n", "      - playback.js=../../nginx-outside/playback.js\n")
+    problems = k8s.check_rendered(deploy_copy)
+    assert any("kubectl kustomize" in p and "failed" in p for p in problems), problems
+
+
+def test_a_tiltfile_rendering_with_the_load_restrictor_flag_fails(k8s, kubectl, dev_objects, deploy_copy, edit):
+    edit(deploy_copy / "Tiltfile", "kustomize(OVERLAY)", "kustomize(OVERLAY, flags=['--load-restrictor=LoadRestrictionsNone'])")
+    assert k8s.check_tiltfile(deploy_copy, dev_objects) == [
+        "Tiltfile: kustomize() must render with default flags (the base is self-contained)"
+    ]

@@ -120,7 +120,7 @@ def test_services_get_only_settings_they_read(k8s, dev_objects):
 
 def test_edge_and_ingest_run_the_laptop_stack_templates(k8s, dev_objects):
     maps = {o["metadata"]["name"].rsplit("-", 1)[0]: o for o in dev_objects if o["kind"] == "ConfigMap"}
-    local = ROOT / "deploy" / "local" / "nginx"
+    local = ROOT / "deploy" / "k8s" / "base" / "nginx"
     assert maps["edge-nginx"]["data"]["edge.conf.template"] == (local / "edge.conf.template").read_text()
     assert maps["edge-nginx"]["data"]["playback.js"] == (local / "playback.js").read_text()
     assert maps["ingest-nginx"]["data"]["rtmp.conf.template"] == (local / "rtmp.conf.template").read_text()

@@ -17,6 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from reelhouse.platform.settings import PlatformSettings
+from reelhouse.platform.storage import s3_client
 from reelhouse.platform.testing import skip_without_tools
 
 pytestmark = pytest.mark.e2e
@@ -85,6 +87,12 @@ def test_start_reuses_down_stops_and_clean_wipes(lifecycle_stack):
     log = (RUN_DIR / "stack.log").read_text()
     assert log.count("stack: ready:") == 1
 
+    # the object store keeps its data in the run folder (a restart of the same store is checked in
+    # libs/platform/tests/test_storage.py)
+    s3 = s3_client(PlatformSettings(s3_endpoint_url=S3))
+    s3.put_object(Bucket=f"{NAME}-media", Key="videos/kept/master.m3u8", Body=b"#EXTM3U\n")
+    assert any((RUN_DIR / "s3").rglob("*.dat"))
+
     again = stack("start", timeout=60)
     assert again.returncode == 0
     assert f"already running (pid {pid}), reused" in again.stdout
@@ -95,6 +103,7 @@ def test_start_reuses_down_stops_and_clean_wipes(lifecycle_stack):
     assert not answers(f"{EDGE}/healthz")
     assert not process_alive(pid)
     assert "stack: not running" in stack("down").stdout
+    assert any((RUN_DIR / "s3").rglob("*.dat")), "the stopped stack keeps its objects"
 
     wiped = stack("clean", timeout=90)
     assert f"removed {RUN_DIR}" in wiped.stdout and "dropped databases" in wiped.stdout

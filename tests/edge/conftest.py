@@ -1,8 +1,8 @@
-"""Fixtures for the nginx edge tests: moto S3, a real HLS ladder, recording upstreams, nginx itself.
+"""Fixtures for the nginx edge tests: SeaweedFS S3, a real HLS ladder, recording upstreams, nginx itself.
 
-Everything runs as local processes on free ports (no docker): ``moto_server`` from the venv as the
-private media bucket, ``ffmpeg`` for the ladder, and nginx rendered from
-``deploy/local/nginx/edge.conf.template`` into a temporary prefix. The tests skip only when the
+Everything runs as local processes on free ports (no docker): SeaweedFS's ``weed`` from the venv as
+the private media bucket (it checks the edge's SigV4 signatures), ``ffmpeg`` for the ladder, and nginx rendered from
+``deploy/k8s/base/nginx/edge.conf.template`` into a temporary prefix. The tests skip only when the
 nginx binary is missing.
 """
 
@@ -31,8 +31,8 @@ import pytest
 from reelhouse.platform.testing import footage_dir, skip_without_tools
 
 REPO = Path(__file__).resolve().parents[2]
-TEMPLATE = REPO / "deploy/local/nginx/edge.conf.template"
-PLAYBACK_JS = REPO / "deploy/local/nginx/playback.js"
+TEMPLATE = REPO / "deploy/k8s/base/nginx/edge.conf.template"
+PLAYBACK_JS = REPO / "deploy/k8s/base/nginx/playback.js"
 SOURCE_VIDEO = footage_dir() / "bigbuckbunny.mp4"
 NJS_MODULE = Path(os.environ.get("NJS_MODULE_PATH", "/usr/lib/nginx/modules/ngx_http_js_module.so"))
 
@@ -253,31 +253,29 @@ def start_edge(nginx_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         stop(edge.proc)
 
 
-# --------------------------------------------------------------------------- S3 (moto) + media
+# --------------------------------------------------------------------------- S3 (SeaweedFS) + media
 
 
 @pytest.fixture(scope="session")
-def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``host:port`` of a moto S3 server started for this session."""
-    moto = Path(sys.executable).parent / "moto_server"
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
-    )
-    log.close()
+def s3_hostport(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``host:port`` of a SeaweedFS S3 gateway started for this session; it checks SigV4 signatures
+    against the edge's keys and refuses anonymous reads, so the bucket is really private."""
+    from reelhouse.platform.settings import PlatformSettings
+    from reelhouse.platform.testing import start_object_store, stop_process
+
+    keys = PlatformSettings(s3_access_key=ACCESS_KEY, s3_secret_key=SECRET_KEY, s3_region=REGION)
+    proc, url = start_object_store(tmp_path_factory.mktemp("seaweedfs"), keys)
     try:
-        wait_http(f"http://127.0.0.1:{port}/", proc, timeout=30)
-        yield f"127.0.0.1:{port}"
+        yield url.split("://", 1)[1]
     finally:
-        stop(proc)
+        stop_process(proc)
 
 
 @pytest.fixture(scope="session")
-def s3(moto_endpoint: str):
+def s3(s3_hostport: str):
     return boto3.client(
         "s3",
-        endpoint_url=f"http://{moto_endpoint}",
+        endpoint_url=f"http://{s3_hostport}",
         region_name=REGION,
         aws_access_key_id=ACCESS_KEY,
         aws_secret_access_key=SECRET_KEY,
@@ -332,15 +330,6 @@ class Media:
 @pytest.fixture(scope="session")
 def media(s3, hls_ladder: Path) -> Media:
     s3.create_bucket(Bucket=BUCKET)  # private: no ACL, no policy
-    s3.put_public_access_block(
-        Bucket=BUCKET,
-        PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True,
-            "IgnorePublicAcls": True,
-            "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True,
-        },
-    )
     media = Media(str(uuid.uuid4()), str(uuid.uuid4()), uuid.uuid4().hex, hls_ladder)
     for video in (media.video_a, media.video_b):
         for file in sorted(hls_ladder.rglob("*")):
@@ -348,6 +337,8 @@ def media(s3, hls_ladder: Path) -> Media:
                 key = f"videos/{video}/{media.job}/{file.relative_to(hls_ladder).as_posix()}"
                 # S3 uploads without a ContentType get binary/octet-stream: the edge must fix it.
                 s3.put_object(Bucket=BUCKET, Key=key, Body=file.read_bytes())
+    anonymous = httpx.get(f"{s3.meta.endpoint_url}/{BUCKET}/videos/{media.video_a}/{media.job}/master.m3u8", timeout=5)
+    assert anonymous.status_code == 403, "the media bucket must refuse unsigned reads"
     return media
 
 
@@ -357,10 +348,10 @@ def api_upstreams(recording_server) -> dict[str, RecordingServer]:
 
 
 @pytest.fixture(scope="session")
-def edge(start_edge, moto_endpoint: str, media: Media, api_upstreams: dict[str, RecordingServer]) -> Edge:
-    """The edge in front of moto (playback) and recording servers (API)."""
+def edge(start_edge, s3_hostport: str, media: Media, api_upstreams: dict[str, RecordingServer]) -> Edge:
+    """The edge in front of SeaweedFS (playback) and recording servers (API)."""
     return start_edge(
-        s3_hostport=moto_endpoint,
+        s3_hostport=s3_hostport,
         gallery=api_upstreams["gallery"].hostport,
         upload=api_upstreams["upload"].hostport,
         streaming=api_upstreams["streaming"].hostport,

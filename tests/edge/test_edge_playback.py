@@ -1,7 +1,7 @@
-"""The nginx edge against a private moto bucket: signed playback, SigV4 to the origin, caching, routing.
+"""The nginx edge against a private SeaweedFS bucket: signed playback, SigV4 to the origin, caching, routing.
 
 Contract under test: libs/platform/src/reelhouse/platform/signing.py (HmacPathSigner) and
-deploy/local/nginx/{edge.conf.template,playback.js}.
+deploy/k8s/base/nginx/{edge.conf.template,playback.js}.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
 
-from stack import StackConfig, readiness_targets, wait  # noqa: E402
+from stack import StackConfig, object_store_command, readiness_targets, wait  # noqa: E402
 
 pytestmark = pytest.mark.unit
 
@@ -87,3 +87,11 @@ def test_a_supervisor_that_exited_ends_the_wait_at_once(fake_stack):
     cfg, processes = fake_stack
     processes["s3"].status = 500  # type: ignore[attr-defined]
     assert wait(cfg, timeout=60, alive=lambda: False, quiet=True) is False
+
+
+def test_the_object_store_keeps_its_data_in_the_run_folder(tmp_path):
+    cfg = StackConfig(run_dir=tmp_path, edge_port=8080, s3_port=9000, port_base=8100, workers=1)
+    argv = object_store_command(cfg)
+    assert argv[1] == "server" and f"-dir={tmp_path / 's3'}" in argv and "-s3.port=9000" in argv
+    config = next(a.split("=", 1)[1] for a in argv if a.startswith("-s3.config="))
+    assert Path(config).parent == tmp_path

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FOOTAGE = ("bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4")
 #: Text that points outside the checkout: a sibling folder, this machine's layout, or design files
 #: that only existed beside the repository.
-OUTSIDE = re.compile(r"\.\./shared|/work/|shared/media|shared/seeds|DESIGN\.md|STACK-NOTES|\bseed 00\d")
+OUTSIDE = re.compile(r"\.\./shared|/work/|shared/media|shared/seeds|DESIGN\.md|STACK-NOTES|\bseed 00\d|\bseed \d\.\d", re.IGNORECASE)
 #: A citation of a project document: docs/<name>.md.
 CITATION = re.compile(r"\bdocs/([a-z0-9_-]+\.md)")
 

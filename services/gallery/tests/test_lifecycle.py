@@ -16,7 +16,7 @@ from reelhouse.gallery.domain.lifecycle import (
 
 pytestmark = pytest.mark.unit
 
-SEED_TABLE = {
+DOCUMENTED_TABLE = {
     (S.DRAFT, S.UPLOADING),
     (S.UPLOADING, S.UPLOADED),
     (S.UPLOADED, S.TRANSCODING),
@@ -28,16 +28,16 @@ SEED_TABLE = {
 
 
 def test_allowed_set_is_exactly_the_documented_table():
-    assert ALLOWED_TRANSITIONS == SEED_TABLE
+    assert ALLOWED_TRANSITIONS == DOCUMENTED_TABLE
 
 
-@pytest.mark.parametrize("current,target", sorted(SEED_TABLE))
+@pytest.mark.parametrize("current,target", sorted(DOCUMENTED_TABLE))
 def test_every_allowed_transition_passes_with_its_guard(current, target):
     check_transition(current, target, source_exists=True, has_assets=True)
 
 
 @pytest.mark.parametrize(
-    "current,target", sorted(p for p in itertools.product(S, S) if p not in SEED_TABLE and p[0] != p[1])
+    "current,target", sorted(p for p in itertools.product(S, S) if p not in DOCUMENTED_TABLE and p[0] != p[1])
 )
 def test_every_other_transition_is_refused(current, target):
     with pytest.raises(IllegalTransition) as err:

@@ -1,5 +1,5 @@
 """Service tests: /api/streams and the ingest callbacks against real PostgreSQL, RabbitMQ and an S3
-server (moto). The callbacks are POSTed exactly as nginx-rtmp sends them (urlencoded forms; verified
+server (SeaweedFS). The callbacks are POSTed exactly as nginx-rtmp sends them (urlencoded forms; verified
 against the real module, see tests/e2e/test_live.py); the ingest's control API is a recording HTTP
 server here (the real nginx-rtmp drop is covered end to end)."""
 

@@ -1,4 +1,4 @@
-"""Service test: finished segments go up to the media bucket (a real S3 server: moto in server mode)
+"""Service test: finished segments go up to the media bucket (a real S3 server: SeaweedFS)
 while ffmpeg is still encoding, and only finished ones: every object uploaded during the pass holds the
 same bytes as the final local segment. The upload after the pass sends the rest, the master last."""
 

@@ -1,7 +1,7 @@
-"""Service tests: the upload service against real PostgreSQL, RabbitMQ and an S3 server (moto in server
-mode). Its video projection is fed by video.created / video.deleted events published to the real
+"""Service tests: the upload service against real PostgreSQL, RabbitMQ and an S3 server (SeaweedFS,
+signatures checked). Its video projection is fed by video.created / video.deleted events published to the real
 exchange; bytes travel by real HTTP PUTs to the presigned part URLs; what it publishes is captured from
-the exchange. Seed 003 sections 1.3, 1.5 and 2.2."""
+the exchange. docs/api.md, "Upload sessions" and "Upload session status"."""
 
 import time
 import uuid

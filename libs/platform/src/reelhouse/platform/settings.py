@@ -64,6 +64,11 @@ class PlatformSettings(BaseSettings):
     s3_secret_key: str = "reelhouse-dev-secret"
     uploads_bucket: str = "reelhouse-uploads"
     media_bucket: str = "reelhouse-media"
+    s3_manage_buckets: bool = Field(
+        default=True,
+        description="create the buckets and add Reelhouse's lifecycle and CORS rules at start; false for "
+        "deployments without bucket-admin rights (the operator creates the buckets)",
+    )
 
     jwt_secret: str = "reelhouse-dev-jwt-secret-change-me-0123456789"
     """HS256 key of bearer tokens: the dev scheme, used only while ``jwt_jwks_url`` is unset."""

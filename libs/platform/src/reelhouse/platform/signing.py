@@ -5,7 +5,7 @@ Why this exists
 The media bucket is private (see docs/decisions.md, "nginx as the playback edge"). Viewers never talk to the bucket: they fetch ``/play/...`` URLs from the edge,
 which checks a token, then fetches the object from the bucket with its own AWS SigV4 credentials
 and caches it. This module is the Python half of that contract; the other half is
-``deploy/local/nginx/playback.js``. Both must implement exactly the same rule:
+``deploy/k8s/base/nginx/playback.js``. Both must implement exactly the same rule:
 
 The scheme (the contract)
 -------------------------

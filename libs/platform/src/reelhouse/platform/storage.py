@@ -6,10 +6,15 @@ botocore 1.36 default checksums break presigned part uploads).
 
 from __future__ import annotations
 
+import logging
+
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from reelhouse.platform.settings import PlatformSettings
+
+log = logging.getLogger(__name__)
 
 
 def s3_client(settings: PlatformSettings, public: bool = False):  # noqa: ANN201 - botocore client
@@ -32,11 +37,42 @@ def s3_client(settings: PlatformSettings, public: bool = False):  # noqa: ANN201
     )
 
 
-def ensure_buckets(settings: PlatformSettings) -> None:
-    """Create the private uploads and media buckets if missing, with lifecycle rules: abort multipart
-    uploads left incomplete for 7 days, move raw sources to GLACIER after 90 days (docs/architecture.md, "Object storage"),
-    and a CORS rule exposing ``ETag`` so browsers can complete multipart uploads."""
+#: Lifecycle rules Reelhouse adds to the uploads bucket (docs/architecture.md, "Object storage"),
+#: recognised by their IDs.
+UPLOADS_LIFECYCLE_RULES: tuple[dict, ...] = (
+    {"ID": "reelhouse-abort-stale-multipart", "Status": "Enabled", "Filter": {"Prefix": ""},
+     "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
+    {"ID": "reelhouse-archive-cold-sources", "Status": "Enabled", "Filter": {"Prefix": "sources/"},
+     "Transitions": [{"Days": 90, "StorageClass": "GLACIER"}]},
+)
+#: The CORS rule of the uploads bucket: browsers PUT parts and must read ``ETag`` to complete.
+UPLOADS_CORS_RULE = {"ID": "reelhouse-browser-uploads", "AllowedMethods": ["PUT", "GET", "HEAD"], "AllowedOrigins": ["*"],
+                     "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def ensure_buckets(settings: PlatformSettings) -> list[str]:
+    """Prepare the private uploads and media buckets; returns what it changed, one line each (empty when
+    nothing was needed). Does nothing when ``settings.s3_manage_buckets`` is false.
+
+    - creates a missing bucket;
+    - adds the lifecycle rules of :data:`UPLOADS_LIFECYCLE_RULES` to the uploads bucket (abort multipart
+      uploads left incomplete for 7 days, move raw sources to GLACIER after 90 days) *beside* the rules
+      already there: a rule an operator set is never changed or removed, and a Reelhouse rule already
+      present (same ID) is left as it is. A store that does not implement storage-class transitions
+      (SeaweedFS answers NotImplemented) gets the other rules only;
+    - adds the CORS rule exposing ``ETag`` when the bucket has no CORS configuration (an operator's
+      configuration is kept as it is).
+
+    S3 API only (AWS S3, MinIO, R2, SeaweedFS). Raises botocore's ClientError on refusals other than
+    the missing-configuration answers (for example AccessDenied without bucket-admin rights)."""
+    if not settings.s3_manage_buckets:
+        return []
     s3 = s3_client(settings)
+    changes: list[str] = []
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     for bucket in (settings.uploads_bucket, settings.media_bucket):
         if bucket not in existing:
@@ -44,22 +80,35 @@ def ensure_buckets(settings: PlatformSettings) -> None:
             if settings.s3_region != "us-east-1":
                 kwargs["CreateBucketConfiguration"] = {"LocationConstraint": settings.s3_region}
             s3.create_bucket(Bucket=bucket, **kwargs)
-    s3.put_bucket_lifecycle_configuration(
-        Bucket=settings.uploads_bucket,
-        LifecycleConfiguration={
-            "Rules": [
-                {"ID": "abort-stale-multipart", "Status": "Enabled", "Filter": {"Prefix": ""},
-                 "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 7}},
-                {"ID": "archive-cold-sources", "Status": "Enabled", "Filter": {"Prefix": "sources/"},
-                 "Transitions": [{"Days": 90, "StorageClass": "GLACIER"}]},
-            ]
-        },
-    )
-    s3.put_bucket_cors(
-        Bucket=settings.uploads_bucket,
-        CORSConfiguration={"CORSRules": [{"AllowedMethods": ["PUT", "GET", "HEAD"], "AllowedOrigins": ["*"],
-                                          "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}]},
-    )
+            changes.append(f"created bucket {bucket}")
+    bucket = settings.uploads_bucket
+    try:
+        current = s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+    except ClientError as exc:
+        if _error_code(exc) != "NoSuchLifecycleConfiguration":
+            raise
+        current = []
+    present = {r.get("ID") for r in current}
+    missing = [dict(r) for r in UPLOADS_LIFECYCLE_RULES if r["ID"] not in present]
+    while missing:
+        try:
+            s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": [*current, *missing]})
+            changes.append(f"added lifecycle rules {', '.join(r['ID'] for r in missing)} to {bucket}")
+            break
+        except ClientError as exc:
+            if _error_code(exc) != "NotImplemented" or not any("Transitions" in r for r in missing):
+                raise
+            missing = [r for r in missing if "Transitions" not in r]  # the store cannot archive: skip that rule
+    try:
+        s3.get_bucket_cors(Bucket=bucket)
+    except ClientError as exc:
+        if _error_code(exc) != "NoSuchCORSConfiguration":
+            raise
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [UPLOADS_CORS_RULE]})
+        changes.append(f"added the browser-upload CORS rule to {bucket}")
+    for line in changes:
+        log.info("storage: %s", line)
+    return changes
 
 
 async def ensure_buckets_on_startup(app) -> None:  # noqa: ANN001 - FastAPI app

@@ -3,7 +3,8 @@
 - PostgreSQL and RabbitMQ: the live servers named by ``REELHOUSE_TEST_POSTGRES_URL`` /
   ``REELHOUSE_TEST_AMQP_URL`` (defaults: the local servers) when reachable; otherwise testcontainers
   when a Docker engine answers; otherwise the test is skipped with the reason.
-- S3: a moto server (an S3-compatible HTTP server) on a free port for the session.
+- S3: a SeaweedFS server (a real S3-compatible store that checks signatures) on free ports for
+  the session, its data in a temporary folder.
 
 Every session gets its own database names, queue prefix and exchange so tests never touch a running
 local stack. Registered as a plugin by the repository's root ``conftest.py``.
@@ -16,7 +17,6 @@ import secrets
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,28 +76,78 @@ def amqp_url() -> Iterator[str]:
         pytest.skip(f"no RabbitMQ: {url} unreachable and no container engine ({exc})")
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """URL of an S3-compatible server (moto in server mode) started for the test session."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+def free_port_block(count: int, start: int = 20000, stop: int = 60000) -> int:
+    """The first port of ``count`` consecutive unused TCP ports on 127.0.0.1 (a random block between
+    ``start`` and ``stop``). Raises RuntimeError when 50 tries found none."""
+    import random
+
+    for _ in range(50):
+        base = random.randrange(start, stop - count)
+        socks = []
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
+            for port in range(base, base + count):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
         except OSError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("moto server did not start")
-    yield f"http://127.0.0.1:{port}"
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds (SeaweedFS's filer lingers 15 s in a graceful stop;
+    its data is on disk by then)."""
     proc.terminate()
-    proc.wait(10)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def start_object_store(data_dir: Path, settings: PlatformSettings | None = None, timeout: float = 60) -> tuple[subprocess.Popen, str]:
+    """Start a SeaweedFS server (reelhouse.platform.seaweed) with its data in ``data_dir`` on free
+    ports, accepting the S3 keys of ``settings`` (default: the dev keys); wait until its S3 gateway
+    answers. Returns (process, S3 endpoint URL). Raises RuntimeError with the log tail if it does not start."""
+    import httpx
+
+    from reelhouse.platform import seaweed
+
+    settings = settings or PlatformSettings()
+    port = free_port_block(seaweed.PORTS_PER_SERVER)
+    identities = seaweed.write_identities(data_dir / "s3.json", settings.s3_access_key, settings.s3_secret_key)
+    log_path = data_dir / "weed.log"
+    with log_path.open("ab") as log:
+        proc = subprocess.Popen(seaweed.server_command(data_dir / "data", port, identities), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(seaweed.ready_url(url), timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    stop_process(proc, grace=1)
+    raise RuntimeError(f"SeaweedFS did not start on {url}; log tail:\n{log_path.read_text(errors='replace')[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a real S3-compatible server (SeaweedFS, signatures and expiry checked, dev keys) started
+    for the test session, its data in a temporary folder."""
+    try:
+        proc, url = start_object_store(tmp_path_factory.mktemp("seaweedfs"))
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield url
+    stop_process(proc)
 
 
 @pytest.fixture(scope="session")

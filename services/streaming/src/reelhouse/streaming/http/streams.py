@@ -249,7 +249,7 @@ async def put_stream(
     stream_id: uuid.UUID, body: StreamPatch, request: Request, response: Response, user: CurrentUser,
     if_match: Annotated[str | None, Header()] = None,
 ) -> StreamOut:
-    """Seed 001's ``PUT /streams/{id}`` (UpdateStream): same rules as PATCH."""
+    """``PUT /api/streams/{id}`` (docs/api.md, "Live streams"): same rules as PATCH."""
     return await _update(stream_id, body, request, response, user.user_id, if_match)
 
 

@@ -5,6 +5,7 @@ Blocking boto3 calls; the HTTP layer runs them through ``asyncio.to_thread``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -51,12 +52,17 @@ class MultipartStore:
         )
         return url, datetime.now(UTC) + timedelta(seconds=self.url_ttl_seconds)
 
-    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
-        """Every part stored so far, in part-number order (paginates past 1,000 parts).
+    def list_parts(self, key: str, upload_id: str, prefer: Mapping[int, str] | None = None) -> list[StoredPart]:
+        """Every part stored so far, one per part number, in part-number order (paginates past 1,000 parts).
+
+        On S3 a part uploaded again replaces the earlier one. Some S3-compatible stores (SeaweedFS) list
+        every upload of the same part number until completion; then the version whose ETag is
+        ``prefer[part_number]`` (the one the client says it uploaded last) is kept, else the most recent.
 
         Raises :class:`UploadGone` when S3 no longer holds the upload (was: botocore's NoSuchUpload,
         which the routes answered with a 500)."""
-        parts: list[StoredPart] = []
+        prefer = prefer or {}
+        chosen: dict[int, tuple[tuple[bool, object], StoredPart]] = {}
         marker = 0
         while True:
             try:
@@ -64,9 +70,12 @@ class MultipartStore:
             except self._client.exceptions.NoSuchUpload as exc:
                 raise UploadGone(upload_id) from exc
             for p in resp.get("Parts", []):
-                parts.append(StoredPart(int(p["PartNumber"]), p["ETag"].strip('"'), int(p["Size"]), p.get("LastModified")))
+                part = StoredPart(int(p["PartNumber"]), p["ETag"].strip('"'), int(p["Size"]), p.get("LastModified"))
+                rank = (prefer.get(part.part_number) == part.etag, p.get("LastModified") or datetime.min.replace(tzinfo=UTC))
+                if part.part_number not in chosen or rank > chosen[part.part_number][0]:
+                    chosen[part.part_number] = (rank, part)
             if not resp.get("IsTruncated"):
-                return parts
+                return [chosen[n][1] for n in sorted(chosen)]
             marker = int(resp["NextPartNumberMarker"])
 
     def complete(self, key: str, upload_id: str, parts: list[StoredPart]) -> tuple[str, int]:

@@ -331,7 +331,8 @@ async def complete(sid: uuid.UUID, body: CompleteRequest, request: Request, user
         if missing:
             raise ProblemError(422, "PART_MISSING", "Parts do not cover the source", f"missing {missing}, expected 1..{total}", missingParts=missing)
         try:
-            stored = {p.part_number: p for p in await asyncio.to_thread(store.list_parts, s.object_key, s.provider_upload_id)}
+            sent = {p.part_number: p.etag.strip('"') for p in body.parts}
+            stored = {p.part_number: p for p in await asyncio.to_thread(store.list_parts, s.object_key, s.provider_upload_id, sent)}
         except UploadGone:
             refused = await _settle_gone_upload(session, s, store, correlation_id)
             gone = True

@@ -10,7 +10,7 @@
  *     amzDate(),
  *     authorization(), - js_set helpers used by the origin location to build a path-style GET for
  *     payloadHash()      the media bucket, signed with AWS Signature Version 4.
- *     originHeaders()  - js_header_filter: content types per extension, drops x-amz-* headers.
+ *     originHeaders()  - js_header_filter: content type from the extension (the origin's is hidden), drops x-amz-* headers.
  *
  * The token rule is the one of libs/platform/src/reelhouse/platform/signing.py:
  *   token = base64url_nopad(HMAC-SHA256(secret, scope + ":" + expires)), expires in unix seconds,
@@ -216,8 +216,9 @@ function originHeaders(r) {
     var key = objectKey(r);
     var dot = key.lastIndexOf('.');
     var type = dot === -1 ? undefined : CONTENT_TYPES[key.slice(dot + 1).toLowerCase()];
-    if (type && r.status < 300) {
-        r.headersOut['Content-Type'] = type;
+    if (r.status < 300) {
+        // The origin's Content-Type is hidden (edge.conf): the type comes from the extension only.
+        r.headersOut['Content-Type'] = type || 'application/octet-stream';
     }
     var names = [];
     for (var name in r.headersOut) {
