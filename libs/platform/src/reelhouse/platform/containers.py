@@ -1,6 +1,6 @@
 """The five source containers Reelhouse accepts, recognised from their first bytes (magic numbers).
 
-Seed 003 allows MOV, MP4, 3GP, AVI and WMV only (docs/security.md, "Only video goes in"). They belong
+The API allows MOV, MP4, 3GP, AVI and WMV only (docs/api.md "Upload validation"; docs/security.md, "Only video goes in"). They belong
 to three container families, each read by one FFmpeg demuxer:
 
 * ISO base media / QuickTime (MOV, MP4, 3GP): a box header at offset 0 whose type (bytes 4..8) is
