@@ -116,3 +116,14 @@ def test_client_frames():
         with pytest.raises(ChatError) as e:
             rules.parse_client_frame(raw, 100)
         assert e.value.code == code, raw
+
+
+def test_chat_outbox_retention_never_exceeds_message_retention():
+    """Issue 10 item 7: chat.posted envelopes in the outbox hold message text, so the chat service keeps
+    sent outbox rows no longer than its messages (docs/api.md: 7 days)."""
+    from reelhouse.chat.settings import ChatSettings
+
+    default = ChatSettings()
+    assert default.messaging_retention()[0] <= 7 * 86400
+    shorter = ChatSettings(chat_retention_days=1, outbox_retention_seconds=30 * 86400)
+    assert shorter.messaging_retention() == (86400.0, shorter.inbox_retention_seconds)
