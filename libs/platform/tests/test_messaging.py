@@ -130,3 +130,52 @@ def test_relay_publishes_outbox_rows_and_keeps_unroutable_ones_unsent(platform_s
         env2 = client.portal.call(_add, VideoDeletedV1(video_id=uuid.uuid4()))
         row = wait_until(lambda: (r := client.portal.call(_sent, env2.id)).attempts >= 1 and r, timeout=15, message="a publish attempt")
         assert row.sent_at is None and "NO_ROUTE" in (row.last_error or "")
+
+
+def test_pruner_deletes_old_sent_outbox_rows_and_old_inbox_rows_only(platform_settings, migrations_dir):
+    """Issue 10 item 7: sent outbox rows and inbox rows past their retention are deleted by the service's
+    periodic pruner; recent rows and unsent rows (events still to publish), however old, stay."""
+    settings = platform_settings.model_copy(
+        update={"outbox_retention_seconds": 3600, "inbox_retention_seconds": 3600, "messaging_prune_interval_seconds": 0.2}
+    )
+    defn = _service(settings, migrations_dir, Flaky(0))
+    defn.handlers = {}
+    defn.run_relay = False  # keep the unsent row unsent
+    with running_service(defn) as client:
+        db = client.app.state.db
+
+        async def _seed():
+            async with db.session() as s:
+                for name, created, sent in [
+                    ("old-sent", "2 days", "2 days"),
+                    ("recent-sent", "2 days", "10 minutes"),
+                    ("old-unsent", "30 days", None),
+                ]:
+                    await s.execute(
+                        text(
+                            "INSERT INTO outbox (event_id, event_type, routing_key, envelope, created_at, sent_at) "
+                            "VALUES (gen_random_uuid(), :n, 'x', '{}'::jsonb, now() - CAST(:c AS interval), "
+                            "now() - CAST(:s AS interval))"
+                        ),
+                        {"n": name, "c": created, "s": sent},
+                    )
+                for name, age in [("old", "2 days"), ("recent", "10 minutes")]:
+                    await s.execute(
+                        text(
+                            "INSERT INTO inbox (consumer, event_id, event_type, processed_at) "
+                            "VALUES ('c', :n, 'x', now() - CAST(:a AS interval))"
+                        ),
+                        {"n": name, "a": age},
+                    )
+
+        async def _left():
+            async with db.session() as s:
+                out = (await s.execute(text("SELECT event_type FROM outbox ORDER BY event_type"))).scalars().all()
+                inb = (await s.execute(text("SELECT event_id FROM inbox ORDER BY event_id"))).scalars().all()
+                return out, inb
+
+        client.portal.call(_seed)
+        wait_until(lambda: client.portal.call(_left) == (["old-unsent", "recent-sent"], ["recent"]), timeout=10, message="pruned")
+        time.sleep(0.5)  # later passes keep what must stay
+        assert client.portal.call(_left) == (["old-unsent", "recent-sent"], ["recent"])
+        assert client.app.state.pruner.deleted_outbox == 1 and client.app.state.pruner.deleted_inbox == 1

@@ -253,6 +253,24 @@ def test_moderation_delete_ban_timeout_slow_mode_and_moderators(svc):
     assert client.get(f"/api/streams/{sid}/chat/messages").json()["items"] == []
     assert client.delete(f"/api/streams/{sid}/chat/messages/{uuid.uuid4()}", headers=mod_h).json()["code"] == "MESSAGE_NOT_FOUND"
 
+    # issue 10 item 7: a moderator cannot delete the owner's (nor another moderator's) messages; the owner can
+    assert client.put(f"/api/streams/{sid}/chat/moderators/mod-2", headers=owner_h).status_code == 204
+    owner_ws, _, _ = connect(client, sid, _token(settings, "streamer"))
+    mod2_ws, _, _ = connect(client, sid, _token(settings, "mod-2"))
+    owner_msg, mod2_msg = post(owner_ws, "welcome everyone"), post(mod2_ws, "be nice")
+    for target in (owner_msg, mod2_msg):
+        r = client.delete(f"/api/streams/{sid}/chat/messages/{target['id']}", headers=mod_h)
+        assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+        assert r.json()["code"] == "CANNOT_MODERATE"
+    texts = [m["text"] for m in client.get(f"/api/streams/{sid}/chat/messages").json()["items"]]
+    assert "welcome everyone" in texts and "be nice" in texts
+    assert client.delete(f"/api/streams/{sid}/chat/messages/{mod2_msg['id']}", headers=owner_h).status_code == 204
+    own = post(mod2_ws, "typo")
+    assert client.delete(f"/api/streams/{sid}/chat/messages/{own['id']}", headers=auth_headers(settings, "mod-2")).status_code == 204
+    assert [m["text"] for m in client.get(f"/api/streams/{sid}/chat/messages").json()["items"]] == ["welcome everyone"]
+    for ws in (owner_ws, mod2_ws):
+        ws.__exit__(None, None, None)
+
     # timeout, then ban; the moderator cannot ban the owner
     assert client.post(f"/api/streams/{sid}/chat/bans", json={"userId": "streamer"}, headers=mod_h).json()["code"] == "CANNOT_MODERATE"
     r = client.post(f"/api/streams/{sid}/chat/bans", json={"userId": "carol", "durationSeconds": 60}, headers=mod_h)

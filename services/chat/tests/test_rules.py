@@ -116,3 +116,27 @@ def test_client_frames():
         with pytest.raises(ChatError) as e:
             rules.parse_client_frame(raw, 100)
         assert e.value.code == code, raw
+
+
+def test_chat_outbox_retention_never_exceeds_message_retention():
+    """Issue 10 item 7: chat.posted envelopes in the outbox hold message text, so the chat service keeps
+    sent outbox rows no longer than its messages (docs/api.md: 7 days)."""
+    from reelhouse.chat.settings import ChatSettings
+
+    default = ChatSettings()
+    assert default.messaging_retention()[0] <= 7 * 86400
+    shorter = ChatSettings(chat_retention_days=1, outbox_retention_seconds=30 * 86400)
+    assert shorter.messaging_retention() == (86400.0, shorter.inbox_retention_seconds)
+
+
+def test_moderators_cannot_delete_the_owners_or_other_moderators_messages():
+    """Issue 10 item 7: message deletion follows the ban limits."""
+    from reelhouse.chat.domain.rules import can_delete_message
+
+    mods = ["mod-a", "mod-b"]
+    assert not can_delete_message("mod-a", "owner", "owner", mods)
+    assert not can_delete_message("mod-a", "mod-b", "owner", mods)
+    assert can_delete_message("mod-a", "mod-a", "owner", mods)
+    assert can_delete_message("mod-a", "viewer", "owner", mods)
+    assert can_delete_message("owner", "mod-b", "owner", mods)
+    assert can_delete_message("owner", "owner", "owner", mods)

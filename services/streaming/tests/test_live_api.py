@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from reelhouse.contracts.events import ChatPresenceV1
+from reelhouse.contracts.events import ChatPresenceV1, VideoDeletedV1
 from reelhouse.platform.storage import ensure_buckets, s3_client
 from reelhouse.platform.testing import (
     EventCapture,
@@ -322,3 +322,16 @@ def test_recording_is_remuxed_uploaded_and_announced(live, tmp_path):
     data = obj["Body"].read()
     assert len(data) == rec["sourceSizeBytes"] and data[4:8] == b"ftyp"
     assert not parts[0].exists() and not parts[1].exists()  # the ingest's disk is freed
+
+    # issue 10 item 7: deleting the recording's video deletes the recording object too (once, even when
+    # the event comes twice), and another object of the bucket stays
+    s3 = s3_client(settings)
+    other_key = f"{settings.recordings_prefix}/{uuid.uuid4()}/other.mp4"
+    s3.put_object(Bucket=rec["bucket"], Key=other_key, Body=b"other recording")
+    deleted = VideoDeletedV1(video_id=uuid.UUID(rec["videoId"]), owner_id=uid)
+    publish_event(settings, deleted)
+    publish_event(settings, deleted)
+    wait_until(lambda: client.get(f"/api/streams/{sid}", headers=h).json()["recordingStatus"] == "DELETED", 15, 0.2, "recording deleted")
+    listed = s3.list_objects_v2(Bucket=rec["bucket"], Prefix=f"{settings.recordings_prefix}/").get("Contents", [])
+    keys = {o["Key"] for o in listed}
+    assert rec["sourceFileKey"] not in keys and other_key in keys

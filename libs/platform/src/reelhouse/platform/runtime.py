@@ -1,5 +1,6 @@
 """The composition root every service shares: a FastAPI app whose lifespan opens the service database,
-declares the service's RabbitMQ topology, starts its event consumer (FastStream) and its outbox relay,
+declares the service's RabbitMQ topology, starts its event consumer (FastStream), its outbox relay and
+its outbox/inbox pruner,
 plus ``/healthz``, ``/readyz`` and ``/metrics``; and a CLI with ``migrate`` and ``serve``.
 
 Nothing happens at import time: :func:`create_app` builds, the lifespan connects.
@@ -26,6 +27,7 @@ from reelhouse.platform.db import Database, _libpq_conninfo, ensure_database, mi
 from reelhouse.platform.logging import configure_logging
 from reelhouse.platform.messaging.consumer import EventConsumer, HandlerSpec, connect_and_declare
 from reelhouse.platform.messaging.outbox import OutboxRelay
+from reelhouse.platform.messaging.pruning import MessagingPruner
 from reelhouse.platform.messaging.topology import ServiceQueues
 from reelhouse.platform.problems import install_problem_handlers, problem_response
 from reelhouse.platform.settings import PlatformSettings
@@ -117,6 +119,15 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
             )
             relay_task = asyncio.create_task(relay.run(), name=f"{defn.name}-outbox-relay")
         app.state.relay = relay
+        outbox_retention, inbox_retention = settings.messaging_retention()
+        pruner = MessagingPruner(
+            db.sessions,
+            outbox_retention,
+            inbox_retention,
+            interval_seconds=settings.messaging_prune_interval_seconds,
+        )
+        pruner_task = asyncio.create_task(pruner.run(), name=f"{defn.name}-messaging-pruner")
+        app.state.pruner = pruner
         for hook in defn.on_startup:
             await hook(app)
         await broker.start()
@@ -127,6 +138,11 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
             for hook in defn.on_shutdown:
                 await hook(app)
             await broker.stop()
+            pruner.stop()
+            try:
+                await asyncio.wait_for(pruner_task, 10)
+            except (TimeoutError, asyncio.CancelledError):
+                pruner_task.cancel()
             if relay is not None and relay_task is not None:
                 relay.stop()
                 try:

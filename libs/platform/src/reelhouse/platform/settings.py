@@ -57,6 +57,16 @@ class PlatformSettings(BaseSettings):
         default=1800.0, gt=0, description="outages and missing dependencies are retried this long before the DLQ"
     )
 
+    outbox_retention_seconds: float = Field(default=7 * 86400.0, gt=0)
+    """Sent outbox rows older than this (by ``sent_at``) are deleted; unsent rows never are
+    (:mod:`reelhouse.platform.messaging.pruning`). Chat caps it at its message retention
+    (:meth:`messaging_retention`)."""
+    inbox_retention_seconds: float = Field(default=7 * 86400.0, gt=0)
+    """Inbox rows (processed event ids) older than this are deleted; keep it well above
+    ``retry_window_seconds``, the longest time a duplicate of a processed event can still arrive."""
+    messaging_prune_interval_seconds: float = Field(default=300.0, gt=0)
+    """How often each service prunes its outbox and inbox."""
+
     s3_endpoint_url: str = "http://127.0.0.1:9000"
     s3_public_endpoint_url: str | None = None
     s3_region: str = "us-east-1"
@@ -122,6 +132,11 @@ class PlatformSettings(BaseSettings):
             found.append("REELHOUSE_JWT_ISSUER")
         if found:
             raise InsecureSettings(found)
+
+    def messaging_retention(self) -> tuple[float, float]:
+        """``(outbox, inbox)`` retention in seconds used by the service's pruner (services holding
+        personal data in their events lower the outbox one: chat)."""
+        return self.outbox_retention_seconds, self.inbox_retention_seconds
 
     def database_url_for(self, service: str) -> str:
         """SQLAlchemy URL of ``service``'s own database (``<prefix><service>`` on ``postgres_url``)."""

@@ -12,7 +12,8 @@ Limits (all overridable in the environment, e.g. ``REELHOUSE_CHAT_MAX_MESSAGE_CH
   disconnected with close code 1013 instead of slowing the room or growing memory;
 - ``chat_history_messages``: recent messages sent on connect (and the cap of a reconnect catch-up);
 - ``chat_retention_days`` / ``chat_retention_interval_seconds``: messages older than this are deleted by a
-  periodic job (also ``python -m reelhouse.chat.retention``);
+  periodic job (also ``python -m reelhouse.chat.retention``); the outbox, whose ``chat.posted`` rows
+  hold message text, keeps sent rows no longer than this either (:meth:`ChatSettings.messaging_retention`);
 - ``chat_presence_interval_seconds``: how often each replica reports its viewer counts; a replica silent
   for 3 intervals no longer counts;
 - ``chat_ticket_ttl_seconds``: lifetime of a WebSocket ticket (the key is derived from
@@ -46,3 +47,10 @@ class ChatSettings(PlatformSettings):
     chat_replica_id: str | None = None
     chat_ticket_ttl_seconds: int = Field(default=30, ge=5, le=600)
     """Lifetime of a WebSocket ticket (``POST /api/streams/{id}/chat/ticket``), seconds."""
+
+    def messaging_retention(self) -> tuple[float, float]:
+        """``(outbox, inbox)`` retention in seconds: the outbox keeps ``chat.posted`` envelopes (message
+        text), so its retention is capped at ``chat_retention_days`` (7 days by default, docs/api.md
+        "Chat") and chat text never outlives the messages table."""
+        outbox_seconds, inbox_seconds = super().messaging_retention()
+        return min(outbox_seconds, self.chat_retention_days * 86400.0), inbox_seconds

@@ -214,6 +214,17 @@ async def page(db: Database, stream_id: uuid.UUID, before: int | None, limit: in
     return [message_dict(r) for r in rows], (int(rows[-1].seq) if more and rows else None)
 
 
+async def message_author(session: AsyncSession, stream_id: uuid.UUID, message_id: uuid.UUID) -> str | None:
+    """The user id that wrote message ``message_id`` of ``stream_id`` (row locked until the transaction
+    ends), or None when there is no such message."""
+    return (
+        await session.execute(
+            text("SELECT user_id FROM chat_messages WHERE id = :m AND stream_id = :s FOR UPDATE"),
+            {"m": message_id, "s": stream_id},
+        )
+    ).scalar_one_or_none()
+
+
 async def delete_message(session: AsyncSession, stream_id: uuid.UUID, message_id: uuid.UUID, moderator_id: str) -> bool:
     """Mark a message deleted and emit ``chat.deleted``; False when there is no such message. Deleting
     an already-deleted message is a no-op that returns True (idempotent)."""

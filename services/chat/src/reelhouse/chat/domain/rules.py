@@ -6,7 +6,8 @@
   it as text (``textContent``), never as HTML.
 - :class:`RateLimiter`: a token bucket per key (user id): ``burst`` posts at once, refilled at ``rate``
   per second. It lives in one replica's memory (see the service README for the cross-replica rule).
-- moderation: :func:`can_moderate`, :func:`ban_blocks`, :func:`slow_mode_wait`.
+- moderation: :func:`can_moderate`, :func:`can_act_on`, :func:`can_delete_message`, :func:`ban_blocks`,
+  :func:`slow_mode_wait`.
 - :func:`parse_client_frame`: the JSON frames a client may send.
 
 Errors are :class:`ChatError` with a stable ``code`` (the WebSocket error frame's ``code``).
@@ -211,3 +212,13 @@ def can_act_on(actor_id: str, target_id: str, owner_id: str | None, moderators: 
     if target_id in set(moderators):
         return actor_id == owner_id
     return True
+
+
+def can_delete_message(actor_id: str, author_id: str, owner_id: str | None, moderators: Iterable[str]) -> bool:
+    """Whether ``actor_id`` (the owner or a moderator, already checked by :func:`can_moderate`) may
+    delete a message written by ``author_id``: the owner any message; a moderator their own and
+    viewers' messages, never the owner's nor another moderator's (the same limits as bans,
+    :func:`can_act_on`; issue 10 item 7, docs/api.md "Chat")."""
+    if actor_id == owner_id or author_id == actor_id:
+        return True
+    return author_id != owner_id and author_id not in set(moderators)

@@ -130,8 +130,21 @@ async def list_messages(
 
 @router.delete("/messages/{message_id}", status_code=204)
 async def delete_message(stream_id: uuid.UUID, message_id: uuid.UUID, request: Request, user: CurrentUser) -> Response:
+    """Delete a message (owner or moderator). 403 NOT_MODERATOR for anyone else; 403 CANNOT_MODERATE when
+    a moderator targets the owner's or another moderator's message (:func:`rules.can_delete_message`);
+    404 MESSAGE_NOT_FOUND."""
     async with request.app.state.db.session() as s:
-        await _moderated_room(s, stream_id, user)
+        room, mods = await _moderated_room(s, stream_id, user)
+        author = await store.message_author(s, stream_id, message_id)
+        if author is None:
+            raise ProblemError(404, "MESSAGE_NOT_FOUND", "Message not found")
+        if not rules.can_delete_message(user.user_id, author, room.owner_id, mods):
+            raise ProblemError(
+                403,
+                "CANNOT_MODERATE",
+                "You may not delete this message",
+                "a moderator cannot delete the owner's or another moderator's messages",
+            )
         if not await store.delete_message(s, stream_id, message_id, user.user_id):
             raise ProblemError(404, "MESSAGE_NOT_FOUND", "Message not found")
     return Response(status_code=204)

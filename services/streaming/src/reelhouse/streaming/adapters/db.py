@@ -92,7 +92,8 @@ class LiveStream(StreamingTable, table=True):
     peppered HMAC of the key (lookup index). Neither reveals the key without the server secrets.
     ``publisher_client_id`` is the nginx-rtmp client id of the connected broadcaster (None when nobody
     is connected); ``disconnected_at`` starts the reconnect window. ``recording_state`` is NONE
-    (recording off or not ended yet), PENDING, PROCESSING, UPLOADED, EMPTY or FAILED;
+    (recording off or not ended yet), PENDING, PROCESSING, UPLOADED, EMPTY, FAILED or DELETED (the
+    recording's video was deleted, and with it the object at ``recording_key``, then cleared);
     ``recording_video_id`` is the gallery video the recording becomes. ``viewer_count`` comes from the
     chat service's ``chat.presence`` (``viewer_count_at`` = its time). ``version`` feeds the ETag.
     """

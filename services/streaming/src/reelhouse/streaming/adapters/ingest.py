@@ -90,3 +90,9 @@ def upload_recording(settings: PlatformSettings, path: Path, key: str) -> tuple[
     s3.upload_file(str(path), settings.uploads_bucket, key, ExtraArgs={"ContentType": "video/mp4"})
     head = s3.head_object(Bucket=settings.uploads_bucket, Key=key)
     return int(head["ContentLength"]), str(head.get("ETag", "")).strip('"')
+
+
+def delete_recording(settings: PlatformSettings, key: str) -> None:
+    """Delete the recording object ``key`` from the uploads bucket (S3 answers a missing key with
+    success too, so a repeat is harmless)."""
+    s3_client(settings).delete_object(Bucket=settings.uploads_bucket, Key=key)

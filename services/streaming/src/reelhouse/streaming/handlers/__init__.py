@@ -10,6 +10,7 @@ Events come from different services, so they may arrive in any order and more th
   counts as version 0 and never overrides an update), so a video made private stops being playable by
   others as soon as the event is handled (docs/security.md);
 - ``video.deleted`` removes the projection and leaves a tombstone, so a late event cannot revive it;
+  when the video is a live stream's recording, the recording object (uploads bucket) is deleted too;
 - duplicates (same event id) are skipped by the platform inbox.
 
 A ``transcode.completed`` whose keys lie outside ``videos/<videoId>/`` can never be played through the
@@ -18,6 +19,7 @@ edge: it is dead-lettered (:class:`PermanentError`) instead of being stored.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import structlog
@@ -36,7 +38,8 @@ from reelhouse.contracts.events import (
     VideoUpdatedV1,
 )
 from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, PermanentError
-from reelhouse.streaming.adapters.db import DeletedVideo, PlaybackAsset, PlaybackRendition, utcnow
+from reelhouse.streaming.adapters.db import DeletedVideo, LiveStream, PlaybackAsset, PlaybackRendition, utcnow
+from reelhouse.streaming.adapters.ingest import delete_recording
 from reelhouse.streaming.domain.playback import (
     KeyOutsideScope,
     check_keys,
@@ -172,8 +175,28 @@ async def on_transcode_completed(ctx: HandlerContext, event: TranscodeCompletedV
 
 
 async def on_video_deleted(ctx: HandlerContext, event: VideoDeletedV1) -> None:
-    """Remove the projection (renditions cascade) and leave a tombstone."""
+    """Remove the projection (renditions cascade) and leave a tombstone; when the video is a live
+    stream's recording, delete the recording object from the uploads bucket and mark the stream's
+    recording DELETED (issue 10 item 7: a deleted video leaves no copy of its recording behind).
+
+    The object is deleted before the transaction commits: if S3 is unreachable the handler fails and the
+    event is retried (docs/reliability.md); a repeat finds ``recording_key`` cleared and does nothing."""
     session = ctx.session
+    streams = (
+        await session.execute(
+            select(LiveStream)
+            .where(LiveStream.recording_video_id == event.video_id, LiveStream.recording_key.is_not(None))
+            .with_for_update()
+        )
+    ).scalars().all()
+    for stream in streams:
+        await asyncio.to_thread(delete_recording, ctx.extras["app"].state.settings, stream.recording_key)
+        log.info("streaming.recording_deleted", stream_id=str(stream.id), video_id=str(event.video_id))
+        stream.recording_key = None
+        stream.recording_state = "DELETED"
+        stream.version += 1
+        stream.updated_at = utcnow()
+        session.add(stream)
     await session.execute(delete(PlaybackAsset).where(PlaybackAsset.video_id == event.video_id))
     await session.execute(pg_insert(_deleted).values(video_id=event.video_id, deleted_at=utcnow()).on_conflict_do_nothing())
 

@@ -94,7 +94,8 @@ class StreamOut(ApiModel):
     """A live stream. ``playbackUrl`` (signed live HLS playlist) and ``playbackExpiresAt`` only while
     LIVE, else null. ``broadcasting`` is true while a broadcaster is connected (false during the
     reconnect window). ``viewerCount`` comes from chat presence. ``recordingStatus``: NONE, PENDING,
-    PROCESSING, UPLOADED, EMPTY or FAILED; ``recordingVideoId`` the gallery video of the recording."""
+    PROCESSING, UPLOADED, EMPTY, FAILED or DELETED (its video was deleted, and the recording object with
+    it); ``recordingVideoId`` the gallery video of the recording."""
 
     id: uuid.UUID
     owner_id: str

@@ -43,11 +43,22 @@ class MultipartStore:
         """Start a multipart upload of ``key``; returns the provider upload id."""
         return self._client.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=mime)["UploadId"]
 
-    def presign_part(self, key: str, upload_id: str, part_number: int) -> tuple[str, datetime]:
-        """A presigned PUT URL for one part and its expiry (UTC); valid ``url_ttl_seconds`` seconds."""
+    def presign_part(self, key: str, upload_id: str, part_number: int, size_bytes: int) -> tuple[str, datetime]:
+        """A presigned PUT URL for one part and its expiry (UTC); valid ``url_ttl_seconds`` seconds.
+
+        ``size_bytes`` (the part's planned size, from the session's part plan) is signed as the request's
+        ``Content-Length`` (SigV4 ``X-Amz-SignedHeaders`` includes ``content-length``): S3 refuses a PUT
+        of any other length with ``SignatureDoesNotMatch``, so a client cannot store more than planned
+        through the URL (issue 10 item 7; docs/security.md "Uploads")."""
         url = self._public.generate_presigned_url(
             "upload_part",
-            Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+            Params={
+                "Bucket": self.bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": part_number,
+                "ContentLength": size_bytes,
+            },
             ExpiresIn=self.url_ttl_seconds,
         )
         return url, datetime.now(UTC) + timedelta(seconds=self.url_ttl_seconds)

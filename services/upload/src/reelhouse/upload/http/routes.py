@@ -203,7 +203,10 @@ async def get_session(sid: uuid.UUID, request: Request, user: CurrentUser) -> di
 
 @router.post("/api/uploads/{sid}/parts")
 async def part_urls(sid: uuid.UUID, body: PartRequest, request: Request, user: CurrentUser) -> dict:
-    """Presigned PUT URL(s) for part number(s) 1..totalParts (INITIATED -> IN_PROGRESS on the first)."""
+    """Presigned PUT URL(s) for part number(s) 1..totalParts (INITIATED -> IN_PROGRESS on the first).
+
+    Each URL signs ``Content-Length`` = ``sizeBytes``, the part's planned size (``partSizeBytes``, the
+    last part the rest): storage refuses a PUT of another length."""
     numbers = [body.part_number] if body.part_number is not None else list(body.part_numbers or [])
     async with request.app.state.db.session() as session:
         s = await _owned_session(session, sid, user.user_id, lock=True)
@@ -221,8 +224,9 @@ async def part_urls(sid: uuid.UUID, body: PartRequest, request: Request, user: C
     store = _store(request)
     urls = []
     for n in numbers:
-        url, expires = await asyncio.to_thread(store.presign_part, s.object_key, s.provider_upload_id, n)
-        urls.append({"partNumber": n, "uploadUrl": url, "expiresAt": expires.isoformat(), "sizeBytes": expected_part_size(n, s.declared_size_bytes, s.part_size_bytes)})
+        size = expected_part_size(n, s.declared_size_bytes, s.part_size_bytes)
+        url, expires = await asyncio.to_thread(store.presign_part, s.object_key, s.provider_upload_id, n, size)
+        urls.append({"partNumber": n, "uploadUrl": url, "expiresAt": expires.isoformat(), "sizeBytes": size})
     if body.part_number is not None:
         return urls[0]
     return {"parts": urls}
