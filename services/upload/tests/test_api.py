@@ -266,26 +266,25 @@ def test_resumable_upload_of_a_real_file_end_to_end(upload, alice, source, platf
 # --- bad input: nothing stored is lost -----------------------------------------------------------
 
 
-def test_size_mismatch_keeps_the_session_and_its_parts(upload, alice, source, platform_settings):
+def test_a_part_of_another_length_than_planned_is_refused_by_storage_and_loses_nothing(upload, alice, source, platform_settings):
+    """Part URLs sign the planned part length (docs/security.md "Uploads"): a client that sends fewer
+    bytes than the video declared gets 403 from storage for that part; the parts already stored stay,
+    and the right bytes complete the session."""
     client, _, _ = upload
-    declared = len(source) + 1000  # the video declared more bytes than the client sends
+    declared = len(source) + 1000  # the video declared more bytes than the client has
     vid = _video(platform_settings, alice, declared)
     sid = _open(client, alice, vid)["uploadSessionId"]
-    parts = _upload_all(client, alice, sid, source)
-    body = _problem(
-        client.post(f"/api/uploads/{sid}/complete", json={"parts": parts}, headers=alice.headers),
-        422,
-        "SIZE_MISMATCH",
-    )
-    assert body["bytesUploaded"] == len(source) and body["declaredBytes"] == declared
+    chunks = _parts(source)
+    parts = [{"partNumber": n, "etag": _put(_url(client, alice, sid, n), chunk)} for n, chunk in enumerate(chunks[:2], 1)]
+    refused = httpx.put(_url(client, alice, sid, 3), content=chunks[2], timeout=30)
+    assert refused.status_code == 403, refused.text
     state = _get(client, alice, sid)
     assert state["status"] == "IN_PROGRESS"
-    assert [(p["partNumber"], p["etag"]) for p in state["parts"]] == [
-        (p["partNumber"], p["etag"]) for p in parts
-    ]
-    assert state["bytesUploaded"] == len(source)
-    # the client re-sends the last part with the missing bytes and completes
-    parts[2]["etag"] = _put(_url(client, alice, sid, 3), _parts(source)[2] + b"\0" * 1000)
+    assert [(p["partNumber"], p["etag"]) for p in state["parts"]] == [(p["partNumber"], p["etag"]) for p in parts]
+    assert state["bytesUploaded"] == 2 * PART
+    _problem(client.post(f"/api/uploads/{sid}/complete", json={"parts": parts}, headers=alice.headers), 422, "PART_MISSING")
+    # the client sends the last part with the planned length and completes
+    parts.append({"partNumber": 3, "etag": _put(_url(client, alice, sid, 3), chunks[2] + b"\0" * 1000)})
     r = client.post(f"/api/uploads/{sid}/complete", json={"parts": parts}, headers=alice.headers)
     assert r.status_code == 200 and r.json()["status"] == "COMPLETED"
 
@@ -295,15 +294,9 @@ def test_part_checks_at_complete(upload, alice, platform_settings):
     size = PART + 1000  # two parts
     vid = _video(platform_settings, alice, size)
     sid = _open(client, alice, vid)["uploadSessionId"]
-    # wrong part sizes that happen to add up to the declared size
-    e1 = _put(_url(client, alice, sid, 1), b"a" * 1000)
-    e2 = _put(_url(client, alice, sid, 2), b"b" * PART)
-    good = [{"partNumber": 1, "etag": e1}, {"partNumber": 2, "etag": e2}]
-    _problem(
-        client.post(f"/api/uploads/{sid}/complete", json={"parts": good}, headers=alice.headers),
-        422,
-        "PART_SIZE_INVALID",
-    )
+    # wrong part sizes that happen to add up to the declared size: storage refuses both (signed length)
+    assert httpx.put(_url(client, alice, sid, 1), content=b"a" * 1000, timeout=30).status_code == 403
+    assert httpx.put(_url(client, alice, sid, 2), content=b"b" * PART, timeout=30).status_code == 403
     e1 = _put(_url(client, alice, sid, 1), _mp4ish(b"a", PART))
     e2 = _put(_url(client, alice, sid, 2), b"b" * 1000)
     good = [{"partNumber": 1, "etag": e1}, {"partNumber": 2, "etag": e2}]

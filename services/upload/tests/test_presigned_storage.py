@@ -87,7 +87,7 @@ def test_an_expired_upload_url_is_refused_by_storage(upload, platform_settings):
     store = MultipartStore(platform_settings, url_ttl_seconds=1)
     key = f"sources/expiry-{uuid.uuid4().hex}.mp4"
     upload_id = store.create(key, "video/mp4")
-    url, _ = store.presign_part(key, upload_id, 1)
+    url, _ = store.presign_part(key, upload_id, 1, len(b"late bytes"))
     time.sleep(2.2)
     r = httpx.put(url, content=b"late bytes", timeout=30)
     assert r.status_code == 403
