@@ -24,6 +24,8 @@ export interface ChatState {
   deleted: Set<string>
   status: string | null
   viewers: number
+  /** The signed-in user the server recognised (null: reading anonymously). */
+  userId: string | null
   canPost: boolean
   canModerate: boolean
   slowModeSeconds: number
@@ -34,7 +36,7 @@ export interface ChatState {
 }
 
 export type ChatFrame =
-  | { type: 'welcome'; status: string; canPost: boolean; canModerate: boolean; slowModeSeconds: number; viewers: number; lastSeq: number | null; limits: ChatLimits }
+  | { type: 'welcome'; status: string; userId?: string | null; canPost: boolean; canModerate: boolean; slowModeSeconds: number; viewers: number; lastSeq: number | null; limits: ChatLimits }
   | { type: 'history'; messages: ChatMessage[]; truncated: boolean; deleted: string[] }
   | ({ type: 'message' } & ChatMessage)
   | { type: 'deleted'; messageId: string; seq: number | null }
@@ -53,6 +55,7 @@ export const initialChatState: ChatState = {
   deleted: new Set(),
   status: null,
   viewers: 0,
+  userId: null,
   canPost: false,
   canModerate: false,
   slowModeSeconds: 0,
@@ -99,6 +102,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return {
         ...state,
         status: action.status,
+        userId: action.userId ?? null,
         canPost: action.canPost,
         canModerate: action.canModerate,
         slowModeSeconds: action.slowModeSeconds,
@@ -122,7 +126,8 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case 'presence':
       return { ...state, viewers: action.viewers }
     case 'room':
-      return { ...state, status: action.status, canPost: action.status === 'LIVE' ? state.canPost : false }
+      // a signed-in viewer connected before the stream went live may post once it is
+      return { ...state, status: action.status, canPost: action.status === 'LIVE' ? state.canPost || state.userId !== null : false }
     case 'moderation':
       return action.action === 'slow_mode' && action.slowModeSeconds !== undefined ? { ...state, slowModeSeconds: action.slowModeSeconds } : state
     case 'error':
