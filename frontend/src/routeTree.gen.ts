@@ -11,9 +11,13 @@
 import { Route as rootRouteImport } from './routes/__root'
 import { Route as IndexRouteImport } from './routes/index'
 import { Route as SigninRouteImport } from './routes/signin'
+import { Route as StreamsIndexRouteImport } from './routes/streams/index'
+import { Route as StreamsStreamIdRouteImport } from './routes/streams/$streamId'
+import { Route as StreamsCreateRouteImport } from './routes/streams/create'
 import { Route as VideosIndexRouteImport } from './routes/videos/index'
 import { Route as VideosVideoIdRouteImport } from './routes/videos/$videoId'
 import { Route as VideosUploadRouteImport } from './routes/videos/upload'
+import { Route as StreamsStreamIdBroadcastRouteImport } from './routes/streams/$streamId_.broadcast'
 
 const IndexRoute = IndexRouteImport.update({
   id: '/',
@@ -23,6 +27,21 @@ const IndexRoute = IndexRouteImport.update({
 const SigninRoute = SigninRouteImport.update({
   id: '/signin',
   path: '/signin',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const StreamsIndexRoute = StreamsIndexRouteImport.update({
+  id: '/streams/',
+  path: '/streams/',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const StreamsStreamIdRoute = StreamsStreamIdRouteImport.update({
+  id: '/streams/$streamId',
+  path: '/streams/$streamId',
+  getParentRoute: () => rootRouteImport,
+} as any)
+const StreamsCreateRoute = StreamsCreateRouteImport.update({
+  id: '/streams/create',
+  path: '/streams/create',
   getParentRoute: () => rootRouteImport,
 } as any)
 const VideosIndexRoute = VideosIndexRouteImport.update({
@@ -40,50 +59,93 @@ const VideosUploadRoute = VideosUploadRouteImport.update({
   path: '/videos/upload',
   getParentRoute: () => rootRouteImport,
 } as any)
+const StreamsStreamIdBroadcastRoute =
+  StreamsStreamIdBroadcastRouteImport.update({
+    id: '/streams/$streamId_/broadcast',
+    path: '/streams/$streamId/broadcast',
+    getParentRoute: () => rootRouteImport,
+  } as any)
 
 export interface FileRoutesByFullPath {
   '/': typeof IndexRoute
   '/signin': typeof SigninRoute
+  '/streams/$streamId': typeof StreamsStreamIdRoute
+  '/streams/create': typeof StreamsCreateRoute
   '/videos/$videoId': typeof VideosVideoIdRoute
   '/videos/upload': typeof VideosUploadRoute
+  '/streams/': typeof StreamsIndexRoute
   '/videos/': typeof VideosIndexRoute
+  '/streams/$streamId/broadcast': typeof StreamsStreamIdBroadcastRoute
 }
 export interface FileRoutesByTo {
   '/': typeof IndexRoute
   '/signin': typeof SigninRoute
+  '/streams/$streamId': typeof StreamsStreamIdRoute
+  '/streams/create': typeof StreamsCreateRoute
   '/videos/$videoId': typeof VideosVideoIdRoute
   '/videos/upload': typeof VideosUploadRoute
+  '/streams': typeof StreamsIndexRoute
   '/videos': typeof VideosIndexRoute
+  '/streams/$streamId/broadcast': typeof StreamsStreamIdBroadcastRoute
 }
 export interface FileRoutesById {
   __root__: typeof rootRouteImport
   '/': typeof IndexRoute
   '/signin': typeof SigninRoute
+  '/streams/$streamId': typeof StreamsStreamIdRoute
+  '/streams/create': typeof StreamsCreateRoute
   '/videos/$videoId': typeof VideosVideoIdRoute
   '/videos/upload': typeof VideosUploadRoute
+  '/streams/': typeof StreamsIndexRoute
   '/videos/': typeof VideosIndexRoute
+  '/streams/$streamId_/broadcast': typeof StreamsStreamIdBroadcastRoute
 }
 export interface FileRouteTypes {
   fileRoutesByFullPath: FileRoutesByFullPath
   fullPaths:
-    '/' | '/signin' | '/videos/$videoId' | '/videos/upload' | '/videos/'
+    | '/'
+    | '/signin'
+    | '/streams/$streamId'
+    | '/streams/create'
+    | '/videos/$videoId'
+    | '/videos/upload'
+    | '/streams/'
+    | '/videos/'
+    | '/streams/$streamId/broadcast'
   fileRoutesByTo: FileRoutesByTo
-  to: '/' | '/signin' | '/videos/$videoId' | '/videos/upload' | '/videos'
+  to:
+    | '/'
+    | '/signin'
+    | '/streams/$streamId'
+    | '/streams/create'
+    | '/videos/$videoId'
+    | '/videos/upload'
+    | '/streams'
+    | '/videos'
+    | '/streams/$streamId/broadcast'
   id:
     | '__root__'
     | '/'
     | '/signin'
+    | '/streams/$streamId'
+    | '/streams/create'
     | '/videos/$videoId'
     | '/videos/upload'
+    | '/streams/'
     | '/videos/'
+    | '/streams/$streamId_/broadcast'
   fileRoutesById: FileRoutesById
 }
 export interface RootRouteChildren {
   IndexRoute: typeof IndexRoute
   SigninRoute: typeof SigninRoute
+  StreamsStreamIdRoute: typeof StreamsStreamIdRoute
+  StreamsCreateRoute: typeof StreamsCreateRoute
   VideosVideoIdRoute: typeof VideosVideoIdRoute
   VideosUploadRoute: typeof VideosUploadRoute
+  StreamsIndexRoute: typeof StreamsIndexRoute
   VideosIndexRoute: typeof VideosIndexRoute
+  StreamsStreamIdBroadcastRoute: typeof StreamsStreamIdBroadcastRoute
 }
 
 declare module '@tanstack/react-router' {
@@ -100,6 +162,27 @@ declare module '@tanstack/react-router' {
       path: '/signin'
       fullPath: '/signin'
       preLoaderRoute: typeof SigninRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/streams/': {
+      id: '/streams/'
+      path: '/streams'
+      fullPath: '/streams/'
+      preLoaderRoute: typeof StreamsIndexRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/streams/$streamId': {
+      id: '/streams/$streamId'
+      path: '/streams/$streamId'
+      fullPath: '/streams/$streamId'
+      preLoaderRoute: typeof StreamsStreamIdRouteImport
+      parentRoute: typeof rootRouteImport
+    }
+    '/streams/create': {
+      id: '/streams/create'
+      path: '/streams/create'
+      fullPath: '/streams/create'
+      preLoaderRoute: typeof StreamsCreateRouteImport
       parentRoute: typeof rootRouteImport
     }
     '/videos/': {
@@ -123,15 +206,26 @@ declare module '@tanstack/react-router' {
       preLoaderRoute: typeof VideosUploadRouteImport
       parentRoute: typeof rootRouteImport
     }
+    '/streams/$streamId_/broadcast': {
+      id: '/streams/$streamId_/broadcast'
+      path: '/streams/$streamId/broadcast'
+      fullPath: '/streams/$streamId/broadcast'
+      preLoaderRoute: typeof StreamsStreamIdBroadcastRouteImport
+      parentRoute: typeof rootRouteImport
+    }
   }
 }
 
 const rootRouteChildren: RootRouteChildren = {
   IndexRoute: IndexRoute,
   SigninRoute: SigninRoute,
+  StreamsStreamIdRoute: StreamsStreamIdRoute,
+  StreamsCreateRoute: StreamsCreateRoute,
   VideosVideoIdRoute: VideosVideoIdRoute,
   VideosUploadRoute: VideosUploadRoute,
+  StreamsIndexRoute: StreamsIndexRoute,
   VideosIndexRoute: VideosIndexRoute,
+  StreamsStreamIdBroadcastRoute: StreamsStreamIdBroadcastRoute,
 }
 export const routeTree = rootRouteImport
   ._addFileChildren(rootRouteChildren)

@@ -4,7 +4,13 @@ by Playwright (frontend/e2e/*.spec.ts) through the edge, which serves the built 
 The spec signs in on the dev sign-in page, uploads the bundled clip through the upload page (the
 progress bar reaches 100 %), sees its card turn READY without a reload, plays it past 2 s, switches the
 quality menu to another rendition and sees the picture height change, and checks that a second user
-can neither list nor open the private video. Screenshots of the routes land in
+can neither list nor open the private video. A second spec pauses an upload of a 3-part file after
+part 1, reloads the page, resumes the same session sending only parts 2 and 3, and sees the FAILED
+reason in words with a Retry button (the file is not a video). A third creates a stream on
+/streams/create, reads the RTMP URL and revealed key on the broadcast page, pushes the clip with
+ffmpeg, plays it live (playback goes on across the page's re-reads of re-signed URLs), chats between
+two browser contexts, deletes a message for the other, ends the stream and opens the recording.
+Screenshots of the routes land in
 ``frontend/e2e-artifacts/`` (not committed).
 """
 
@@ -54,7 +60,7 @@ def test_web_app_main_job_in_chromium(web_app):
     run = _npm("exec", "--", "playwright", "test", "--reporter=line", env=env, timeout=240)
     assert run.returncode == 0, f"browser test failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
     shots = {p.name for p in artifacts.glob("*.png")}
-    assert {"signin.png", "videos-upload.png", "videos-ready.png", "video-detail.png"} <= shots, shots
+    assert {"signin.png", "videos-upload.png", "videos-ready.png", "video-detail.png", "video-failed.png", "stream-broadcast.png", "stream-watch-375px.png", "streams.png"} <= shots, shots
 
 
 def test_edge_serves_the_app_for_unknown_paths_and_keeps_api_routes(web_app):

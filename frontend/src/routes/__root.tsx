@@ -14,6 +14,7 @@ function Layout() {
         <nav aria-label="Main">
           <Link to="/videos">Videos</Link>
           <Link to="/videos/upload">Upload</Link>
+          <Link to="/streams">Streams</Link>
         </nav>
         <div className="who">
           {session ? (

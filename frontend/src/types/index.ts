@@ -102,3 +102,36 @@ export interface Problem {
   code?: string
   [extra: string]: unknown
 }
+
+/** Live stream lifecycle (seed 000: OFFLINE / SCHEDULED / LIVE / ENDED). */
+export type StreamStatus = 'OFFLINE' | 'SCHEDULED' | 'LIVE' | 'ENDED'
+
+/** GET /api/streams/{id}. */
+export interface LiveStream {
+  id: string
+  ownerId: string
+  title: string
+  description: string
+  status: StreamStatus
+  recordingEnabled: boolean
+  scheduledAt: string | null
+  startedAt: string | null
+  endedAt: string | null
+  endReason: string | null
+  broadcasting: boolean
+  viewerCount: number
+  playbackUrl: string | null
+  recordingStatus: string | null
+  recordingVideoId: string | null
+  createdAt: string
+  updatedAt: string
+}
+
+/** The owner's ingest details (the stream key is a secret: never put it in a URL or a log). */
+export interface Ingest {
+  streamId: string
+  rtmpUrl: string
+  streamKey: string
+  publishUrl: string
+  keyRotatedAt: string | null
+}

@@ -18,7 +18,21 @@ export function qualityLevels(levels: { height: number }[]): QualityLevel[] {
     .sort((a, b) => b.height - a.height)
 }
 
-export function VideoPlayer({ src, poster, title }: { src: string; poster?: string | null; title: string }) {
+/** What a signed playback URL points at, without its expiry and token (/play/<exp>/<token>/<rest>). */
+export function playbackIdentity(url: string): string {
+  return url.replace(/\/play\/[0-9]+\/[^/]+\//, '/play/')
+}
+
+/** The first URL seen for the same object: a re-signed URL (new expiry/token on every API read)
+ *  must not reload the player and restart playback. */
+function useStableSrc(src: string): string {
+  const ref = useRef(src)
+  if (playbackIdentity(ref.current) !== playbackIdentity(src)) ref.current = src
+  return ref.current
+}
+
+export function VideoPlayer({ src, poster, title, live = false }: { src: string; poster?: string | null; title: string; live?: boolean }) {
+  const stableSrc = useStableSrc(src)
   const videoRef = useRef<HTMLVideoElement>(null)
   const boxRef = useRef<HTMLDivElement>(null)
   const hlsRef = useRef<HlsType | null>(null)
@@ -31,30 +45,43 @@ export function VideoPlayer({ src, poster, title }: { src: string; poster?: stri
     const video = videoRef.current
     if (!video) return
     let destroyed = false
+    let retry: ReturnType<typeof setTimeout> | undefined
     setError(null)
     void import('hls.js').then(({ default: Hls }) => {
       if (destroyed) return
       if (!Hls.isSupported()) {
-        if (video.canPlayType('application/vnd.apple.mpegurl')) video.src = src
+        if (video.canPlayType('application/vnd.apple.mpegurl')) video.src = stableSrc
         else setError('This browser cannot play HLS video.')
         return
       }
-      const hls = new Hls({ capLevelToPlayerSize: false })
+      // live: stay close to the live edge (seed 001 task 27.9, the low-latency player)
+      const hls = new Hls(live ? { lowLatencyMode: true, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 5 } : { capLevelToPlayerSize: false })
       hlsRef.current = hls
       hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => setLevels(qualityLevels(data.levels)))
       hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => setPlaying(hls.levels[data.level]?.height ?? null))
+      let retries = 0
       hls.on(Hls.Events.ERROR, (_e, data) => {
-        if (data.fatal) setError(`Playback failed (${data.details}).`)
+        if (!data.fatal) return
+        // a live playlist appears a moment after the stream goes LIVE (and hls.js does not retry a
+        // 404): keep asking for a while instead of giving up
+        if (live && data.type === Hls.ErrorTypes.NETWORK_ERROR && retries < 30) {
+          retries++
+          setError(null)
+          retry = setTimeout(() => hls.loadSource(stableSrc), 1000)
+          return
+        }
+        setError(`Playback failed (${data.details}).`)
       })
-      hls.loadSource(src)
+      hls.loadSource(stableSrc)
       hls.attachMedia(video)
     })
     return () => {
       destroyed = true
+      if (retry) clearTimeout(retry)
       hlsRef.current?.destroy()
       hlsRef.current = null
     }
-  }, [src])
+  }, [stableSrc, live])
 
   const pick = (index: number) => {
     setChoice(index)

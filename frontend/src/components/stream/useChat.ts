@@ -1,0 +1,56 @@
+// The chat WebSocket of one stream: connects on the page's origin (the edge's /ws/), feeds frames to
+// chatReducer, reconnects with backoff and `lastSeq` so no message is lost or doubled.
+import { useCallback, useEffect, useReducer, useRef } from 'react'
+import { getToken } from '../../lib/auth'
+import { chatReducer, chatSocketUrl, initialChatState, type ChatFrame } from '../../lib/chat/reducer'
+
+export function useChat(streamId: string) {
+  const [state, dispatch] = useReducer(chatReducer, initialChatState)
+  const ws = useRef<WebSocket | null>(null)
+  const lastSeq = useRef<number | null>(null)
+  lastSeq.current = state.lastSeq
+
+  useEffect(() => {
+    let closed = false
+    let attempt = 0
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const connect = () => {
+      const sock = new WebSocket(chatSocketUrl(window.location.origin, streamId, getToken(), lastSeq.current))
+      ws.current = sock
+      sock.onopen = () => {
+        attempt = 0
+        dispatch({ type: 'connected' })
+      }
+      sock.onmessage = (e) => {
+        try {
+          dispatch(JSON.parse(String(e.data)) as ChatFrame)
+        } catch {
+          /* not a frame we know */
+        }
+      }
+      sock.onclose = (e) => {
+        dispatch({ type: 'disconnected' })
+        ws.current = null
+        if (closed) return
+        // 4404: no chat room yet (it opens when the stream starts): look again every 3 s
+        attempt++
+        timer = setTimeout(connect, e.code === 4404 ? 3000 : Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)))
+      }
+    }
+    connect()
+    return () => {
+      closed = true
+      if (timer) clearTimeout(timer)
+      ws.current?.close(1000)
+    }
+  }, [streamId])
+
+  const send = useCallback((text: string) => {
+    const sock = ws.current
+    if (!sock || sock.readyState !== WebSocket.OPEN) return false
+    sock.send(JSON.stringify({ type: 'post', text, nonce: Math.random().toString(36).slice(2) }))
+    return true
+  }, [])
+
+  return { state, send }
+}

@@ -1,0 +1,52 @@
+// /streams/create (seed 001 task 27.6): title, description, optional schedule time, recording toggle.
+import { createFileRoute, useNavigate } from '@tanstack/react-router'
+import { useState } from 'react'
+import { useCreateStreamMutation } from '../../hooks/useStreams'
+import { requireSession } from '../../lib/guard'
+
+export const Route = createFileRoute('/streams/create')({
+  beforeLoad: requireSession,
+  component: CreateStreamPage,
+})
+
+function CreateStreamPage() {
+  const [title, setTitle] = useState('')
+  const [description, setDescription] = useState('')
+  const [when, setWhen] = useState('')
+  const [recording, setRecording] = useState(true)
+  const create = useCreateStreamMutation()
+  const navigate = useNavigate()
+  return (
+    <section className="narrow">
+      <h1>Create a stream</h1>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault()
+          create.mutate(
+            { title: title.trim(), description, scheduledAt: when ? new Date(when).toISOString() : null, recordingEnabled: recording },
+            // the key came in this answer once; the broadcast page reads it again from /ingest (never the URL)
+            { onSuccess: (s) => void navigate({ to: '/streams/$streamId/broadcast', params: { streamId: s.id } }) },
+          )
+        }}
+      >
+        <label htmlFor="stream-title">Title</label>
+        <input id="stream-title" value={title} onChange={(e) => setTitle(e.target.value)} required maxLength={200} />
+        <label htmlFor="stream-description">Description</label>
+        <textarea id="stream-description" value={description} onChange={(e) => setDescription(e.target.value)} maxLength={5000} />
+        <label htmlFor="stream-when">Scheduled for (optional)</label>
+        <input id="stream-when" type="datetime-local" value={when} onChange={(e) => setWhen(e.target.value)} />
+        <label className="check">
+          <input type="checkbox" checked={recording} onChange={(e) => setRecording(e.target.checked)} /> Record the stream (it becomes a video)
+        </label>
+        <button type="submit" className="primary" disabled={!title.trim() || create.isPending}>
+          Create
+        </button>
+        {create.isError ? (
+          <p role="alert" className="error">
+            {create.error.message}
+          </p>
+        ) : null}
+      </form>
+    </section>
+  )
+}

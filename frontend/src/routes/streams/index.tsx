@@ -1,0 +1,68 @@
+// /streams (seed 001 task 27.4): the user's streams, LIVE first with viewer counts, a Scheduled section.
+import { createFileRoute, Link } from '@tanstack/react-router'
+import { useStreamsQuery } from '../../hooks/useStreams'
+import { requireSession } from '../../lib/guard'
+import type { LiveStream } from '../../types'
+
+export const Route = createFileRoute('/streams/')({
+  beforeLoad: requireSession,
+  component: StreamsPage,
+})
+
+function StreamCard({ stream }: { stream: LiveStream }) {
+  return (
+    <li className="card" data-stream-id={stream.id}>
+      <Link to="/streams/$streamId" params={{ streamId: stream.id }} className="card-link">
+        <div className="card-body">
+          <span className="card-title">{stream.title}</span>
+          <span className="card-meta">
+            <span className={`badge badge-${stream.status.toLowerCase()}`} data-status={stream.status}>
+              {stream.status === 'LIVE' ? 'LIVE' : stream.status.charAt(0) + stream.status.slice(1).toLowerCase()}
+            </span>
+            {stream.status === 'LIVE' ? <span className="muted">{stream.viewerCount} watching</span> : null}
+            {stream.status === 'SCHEDULED' && stream.scheduledAt ? <span className="muted">{new Date(stream.scheduledAt).toLocaleString()}</span> : null}
+          </span>
+        </div>
+      </Link>
+    </li>
+  )
+}
+
+function StreamsPage() {
+  const query = useStreamsQuery()
+  const items = query.data?.items ?? []
+  const scheduled = items.filter((s) => s.status === 'SCHEDULED')
+  const others = items.filter((s) => s.status !== 'SCHEDULED').sort((a, b) => Number(b.status === 'LIVE') - Number(a.status === 'LIVE'))
+  return (
+    <section>
+      <div className="toolbar">
+        <h1>Streams</h1>
+        <Link to="/streams/create" className="button primary">
+          Create a stream
+        </Link>
+      </div>
+      {query.isPending ? <p aria-busy="true">Loading streams…</p> : null}
+      {query.isError ? (
+        <p role="alert" className="error">
+          {query.error.message}
+        </p>
+      ) : null}
+      {query.isSuccess && items.length === 0 ? <p className="empty">No streams yet.</p> : null}
+      <ul className="grid" aria-label="Streams">
+        {others.map((s) => (
+          <StreamCard key={s.id} stream={s} />
+        ))}
+      </ul>
+      {scheduled.length ? (
+        <>
+          <h2>Scheduled</h2>
+          <ul className="grid" aria-label="Scheduled streams">
+            {scheduled.map((s) => (
+              <StreamCard key={s.id} stream={s} />
+            ))}
+          </ul>
+        </>
+      ) : null}
+    </section>
+  )
+}
