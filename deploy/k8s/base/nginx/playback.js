@@ -216,9 +216,9 @@ function originHeaders(r) {
     var key = objectKey(r);
     var dot = key.lastIndexOf('.');
     var type = dot === -1 ? undefined : CONTENT_TYPES[key.slice(dot + 1).toLowerCase()];
-    if (r.status < 300) {
-        // The origin's Content-Type is hidden (edge.conf): the type comes from the extension only.
-        r.headersOut['Content-Type'] = type || 'application/octet-stream';
+    if (type && r.status < 300) {
+        // The bucket's Content-Type is hidden (edge.conf): the type comes from the extension.
+        r.headersOut['Content-Type'] = type;
     }
     var names = [];
     for (var name in r.headersOut) {
