@@ -11,7 +11,10 @@ const PART = /[?&]partNumber=(\d+)(&|$)/
 
 test('a paused upload resumes after a reload from the stored parts; a non-video shows why it failed', async ({ browser }, testInfo) => {
   const file = testInfo.outputPath('not-a-video.mp4')
-  writeFileSync(file, randomBytes(11 * MiB)) // 3 parts of 5 MiB, 5 MiB, 1 MiB
+  // An MP4 file type box, then noise: it passes the container check at upload completion and the
+  // transcoder refuses it (no index, no media). 3 parts of 5 MiB, 5 MiB, 1 MiB.
+  const ftyp = Buffer.from('0000002066747970' + '69736f6d00000200' + '69736f6d69736f32' + '617663316d703431', 'hex')
+  writeFileSync(file, Buffer.concat([ftyp, randomBytes(11 * MiB - ftyp.length)]))
   const ctx = await browser.newContext()
   const page = await ctx.newPage()
   const user = `carol-${Date.now().toString(36)}`

@@ -1,4 +1,4 @@
-// TanStack Query hooks for live streams (seed 001 task 27.3).
+// TanStack Query hooks for live streams (docs/web.md).
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { createStream, getIngest, getStream, getStreams, rotateKey, startStream, stopStream } from '../lib/api/streams'
 

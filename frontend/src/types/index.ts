@@ -103,7 +103,7 @@ export interface Problem {
   [extra: string]: unknown
 }
 
-/** Live stream lifecycle (seed 000: OFFLINE / SCHEDULED / LIVE / ENDED). */
+/** Live stream lifecycle (docs/api.md "Live streams": OFFLINE / SCHEDULED / LIVE / ENDED). */
 export type StreamStatus = 'OFFLINE' | 'SCHEDULED' | 'LIVE' | 'ENDED'
 
 /** GET /api/streams/{id}. */

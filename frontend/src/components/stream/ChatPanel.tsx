@@ -1,4 +1,4 @@
-// Chat sidebar (seed 000 ChatPanel, seed 001 task 27.8): messages in order, auto-scroll that pauses
+// Chat sidebar (docs/web.md): messages in order, auto-scroll that pauses
 // while the viewer reads older messages, a send box with the server's limits, errors in words, and
 // a delete button for the owner and moderators.
 import { useEffect, useRef, useState } from 'react'

@@ -1,6 +1,7 @@
 // The chat WebSocket of one stream: connects on the page's origin (the edge's /ws/), feeds frames to
 // chatReducer, reconnects with backoff and `lastSeq` so no message is lost or doubled.
 import { useCallback, useEffect, useReducer, useRef } from 'react'
+import { chatTicket } from '../../lib/api/streams'
 import { getToken } from '../../lib/auth'
 import { chatReducer, chatSocketUrl, initialChatState, type ChatFrame } from '../../lib/chat/reducer'
 
@@ -14,8 +15,22 @@ export function useChat(streamId: string) {
     let closed = false
     let attempt = 0
     let timer: ReturnType<typeof setTimeout> | undefined
-    const connect = () => {
-      const sock = new WebSocket(chatSocketUrl(window.location.origin, streamId, getToken(), lastSeq.current))
+    const retry = (delay: number) => {
+      if (!closed) timer = setTimeout(connect, delay)
+    }
+    const connect = async () => {
+      let ticket: string | null = null
+      if (getToken()) {
+        try {
+          ticket = (await chatTicket(streamId)).ticket // the token itself never goes in the URL
+        } catch {
+          attempt++
+          retry(3000) // no chat room yet (it opens when the stream starts) or the API is unreachable
+          return
+        }
+      }
+      if (closed) return
+      const sock = new WebSocket(chatSocketUrl(window.location.origin, streamId, ticket, lastSeq.current))
       ws.current = sock
       sock.onopen = () => {
         attempt = 0
@@ -34,10 +49,10 @@ export function useChat(streamId: string) {
         if (closed) return
         // 4404: no chat room yet (it opens when the stream starts): look again every 3 s
         attempt++
-        timer = setTimeout(connect, e.code === 4404 ? 3000 : Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)))
+        retry(e.code === 4404 ? 3000 : Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)))
       }
     }
-    connect()
+    void connect()
     return () => {
       closed = true
       if (timer) clearTimeout(timer)

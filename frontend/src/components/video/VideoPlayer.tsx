@@ -54,7 +54,7 @@ export function VideoPlayer({ src, poster, title, live = false }: { src: string;
         else setError('This browser cannot play HLS video.')
         return
       }
-      // live: stay close to the live edge (seed 001 task 27.9, the low-latency player)
+      // live: stay close to the live edge (docs/web.md, the low-latency player)
       const hls = new Hls(live ? { lowLatencyMode: true, liveSyncDurationCount: 2, liveMaxLatencyDurationCount: 5 } : { capLevelToPlayerSize: false })
       hlsRef.current = hls
       hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => setLevels(qualityLevels(data.levels)))

@@ -1,4 +1,4 @@
-// Live stream API functions (seed 001 task 27.2).
+// Live stream API functions (docs/web.md).
 import type { Ingest, LiveStream } from '../../types'
 import { apiRequest } from './client'
 
@@ -33,4 +33,9 @@ export function stopStream(id: string): Promise<LiveStream> {
 /** Moderation: delete one chat message (owner or moderator). */
 export function deleteChatMessage(streamId: string, messageId: string): Promise<void> {
   return apiRequest(`/api/streams/${encodeURIComponent(streamId)}/chat/messages/${encodeURIComponent(messageId)}`, { method: 'DELETE' })
+}
+
+/** A short-lived (30 s) ticket for this stream's chat WebSocket: the bearer token never goes in a URL. */
+export function chatTicket(streamId: string): Promise<{ ticket: string; expiresAt: string }> {
+  return apiRequest(`/api/streams/${encodeURIComponent(streamId)}/chat/ticket`, { method: 'POST' })
 }

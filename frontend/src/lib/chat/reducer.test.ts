@@ -29,7 +29,7 @@ describe('chatReducer', () => {
     let s = run(initialChatState, { type: 'connected' }, { type: 'history', messages: [msg(1), msg(2)], truncated: false, deleted: [] })
     s = run(s, { type: 'disconnected' })
     expect(s.connected).toBe(false)
-    expect(chatSocketUrl('http://example.test', 'st-1', 'tok', s.lastSeq)).toBe('ws://example.test/ws/streams/st-1/chat?access_token=tok&lastSeq=2')
+    expect(chatSocketUrl('http://example.test', 'st-1', 'tkt', s.lastSeq)).toBe('ws://example.test/ws/streams/st-1/chat?ticket=tkt&lastSeq=2')
     // the server resends from lastSeq; a message it also fans out live arrives twice
     s = run(s, { type: 'connected' }, { type: 'history', messages: [msg(3), msg(4)], truncated: false, deleted: [] }, { type: 'message', ...msg(4) }, { type: 'message', ...msg(5) })
     expect(s.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5])

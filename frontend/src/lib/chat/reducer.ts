@@ -138,10 +138,11 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   }
 }
 
-/** The WebSocket URL on the page's origin; `lastSeq` asks for exactly what was missed. */
-export function chatSocketUrl(origin: string, streamId: string, token: string | null, lastSeq: number | null): string {
+/** The WebSocket URL on the page's origin. A signed-in viewer passes a short-lived chat ticket (from
+ * `POST /api/streams/{id}/chat/ticket`), never the bearer token; `lastSeq` asks for exactly what was missed. */
+export function chatSocketUrl(origin: string, streamId: string, ticket: string | null, lastSeq: number | null): string {
   const url = new URL(`/ws/streams/${encodeURIComponent(streamId)}/chat`, origin.replace(/^http/, 'ws'))
-  if (token) url.searchParams.set('access_token', token)
+  if (ticket) url.searchParams.set('ticket', ticket)
   if (lastSeq !== null) url.searchParams.set('lastSeq', String(lastSeq))
   return url.toString()
 }

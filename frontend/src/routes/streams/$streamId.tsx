@@ -1,4 +1,4 @@
-// /streams/{streamId} (seed 001 task 27.5): live player, viewer count, stream info and the chat;
+// /streams/{streamId} (docs/web.md): live player, viewer count, stream info and the chat;
 // after the stream ends, a link to its recording.
 import { createFileRoute, Link } from '@tanstack/react-router'
 import { ChatPanel } from '../../components/stream/ChatPanel'

@@ -1,4 +1,4 @@
-// /streams/{streamId}/broadcast (seed 001 task 27.7, owner only): RTMP URL and stream key (hidden
+// /streams/{streamId}/broadcast (docs/web.md, owner only): RTMP URL and stream key (hidden
 // until revealed, copy buttons, rotation), go live / end stream, stream health, chat moderation.
 // The key is read from GET /ingest into memory only: never into the URL, storage or logs.
 import { createFileRoute, Link } from '@tanstack/react-router'

@@ -1,4 +1,4 @@
-// /streams/create (seed 001 task 27.6): title, description, optional schedule time, recording toggle.
+// /streams/create (docs/web.md): title, description, optional schedule time, recording toggle.
 import { createFileRoute, useNavigate } from '@tanstack/react-router'
 import { useState } from 'react'
 import { useCreateStreamMutation } from '../../hooks/useStreams'

@@ -1,4 +1,4 @@
-// /streams (seed 001 task 27.4): the user's streams, LIVE first with viewer counts, a Scheduled section.
+// /streams (docs/web.md): the user's streams, LIVE first with viewer counts, a Scheduled section.
 import { createFileRoute, Link } from '@tanstack/react-router'
 import { useStreamsQuery } from '../../hooks/useStreams'
 import { requireSession } from '../../lib/guard'
