@@ -75,3 +75,24 @@ def server_command(data_dir: Path, s3_port: int, identities: Path, weed: str | N
 def ready_url(s3_url: str) -> str:
     """The S3 gateway's health endpoint (200 once it serves requests)."""
     return s3_url.rstrip("/") + "/healthz"
+
+
+def is_ready(s3_url: str, timeout: float = 1.0) -> bool:
+    """True when the S3 gateway answers its health check AND the master (port ``s3_port + 1``) has a
+    volume server registered: after a restart the gateway answers before the volume server has
+    re-registered, and reads of existing objects fail with InternalError until it has."""
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlparse
+
+    parsed = urlparse(s3_url)
+    master = f"{parsed.scheme}://{parsed.hostname}:{(parsed.port or 80) + 1}/dir/status"
+    try:
+        with urllib.request.urlopen(ready_url(s3_url), timeout=timeout) as health:
+            if health.status != 200:
+                return False
+        with urllib.request.urlopen(master, timeout=timeout) as status:
+            topology = json.loads(status.read()).get("Topology") or {}
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+    return any(rack.get("DataNodes") for dc in topology.get("DataCenters") or [] for rack in dc.get("Racks") or [])

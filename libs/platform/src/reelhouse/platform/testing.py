@@ -112,8 +112,7 @@ def stop_process(proc: subprocess.Popen, grace: float = 5.0) -> None:
 def start_object_store(data_dir: Path, settings: PlatformSettings | None = None, timeout: float = 60) -> tuple[subprocess.Popen, str]:
     """Start a SeaweedFS server (reelhouse.platform.seaweed) with its data in ``data_dir`` on free
     ports, accepting the S3 keys of ``settings`` (default: the dev keys); wait until its S3 gateway
-    answers. Returns (process, S3 endpoint URL). Raises RuntimeError with the log tail if it does not start."""
-    import httpx
+    answers and its volume server has registered (:func:`reelhouse.platform.seaweed.is_ready`). Returns (process, S3 endpoint URL). Raises RuntimeError with the log tail if it does not start."""
 
     from reelhouse.platform import seaweed
 
@@ -126,11 +125,8 @@ def start_object_store(data_dir: Path, settings: PlatformSettings | None = None,
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(seaweed.ready_url(url), timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            pass
+        if seaweed.is_ready(url):  # gateway up and a volume server registered (reads work)
+            return proc, url
         time.sleep(0.2)
     stop_process(proc, grace=1)
     raise RuntimeError(f"SeaweedFS did not start on {url}; log tail:\n{log_path.read_text(errors='replace')[-3000:]}")
