@@ -5,9 +5,7 @@ then the rest) sends them back to that service, which now handles them; nothing 
 from __future__ import annotations
 
 import json
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -19,26 +17,6 @@ from reelhouse.platform.runtime import ServiceDefinition
 from reelhouse.platform.testing import publish_event, queue_depth, running_service, wait_until
 
 pytestmark = pytest.mark.service
-
-MIGRATION = '''
-from reelhouse.platform.messaging.schema import create_messaging_tables
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
-def upgrade():
-    create_messaging_tables(__import__("alembic").op)
-'''
-
-
-@pytest.fixture(scope="module")
-def migrations_dir():
-    d = Path(tempfile.mkdtemp())
-    (d / "versions").mkdir()
-    (d / "env.py").write_text("from reelhouse.platform.db import run_migrations_online\nrun_migrations_online()\n")
-    (d / "versions" / "0001_messaging.py").write_text(MIGRATION)
-    return d
-
 
 def test_dead_letters_are_listed_and_replayed(platform_settings, migrations_dir):
     broken = [True]

@@ -8,9 +8,7 @@ the restart is consumed too, and the event its handler emits reaches the exchang
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -22,26 +20,6 @@ from reelhouse.platform.runtime import ServiceDefinition
 from reelhouse.platform.testing import EventCapture, publish_event, running_service, wait_until
 
 pytestmark = [pytest.mark.service, pytest.mark.drill]
-
-MIGRATION = '''
-from reelhouse.platform.messaging.schema import create_messaging_tables
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
-def upgrade():
-    create_messaging_tables(__import__("alembic").op)
-'''
-
-
-@pytest.fixture(scope="module")
-def migrations_dir():
-    d = Path(tempfile.mkdtemp())
-    (d / "versions").mkdir()
-    (d / "env.py").write_text("from reelhouse.platform.db import run_migrations_online\nrun_migrations_online()\n")
-    (d / "versions" / "0001_messaging.py").write_text(MIGRATION)
-    return d
-
 
 def test_consumer_and_relay_resume_after_a_broker_restart(platform_settings, private_rabbitmq, migrations_dir):
     settings = platform_settings.model_copy(update={"amqp_url": private_rabbitmq.url})

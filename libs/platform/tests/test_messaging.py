@@ -4,10 +4,8 @@ outbox relay publishing with confirms (and refusing to mark an unroutable event 
 
 from __future__ import annotations
 
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -19,27 +17,6 @@ from reelhouse.platform.runtime import ServiceDefinition
 from reelhouse.platform.testing import EventCapture, publish_event, queue_depth, running_service, wait_until
 
 pytestmark = pytest.mark.service
-
-MIGRATION = '''
-import sqlalchemy as sa
-from reelhouse.platform.messaging.schema import create_messaging_tables
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
-def upgrade():
-    create_messaging_tables(__import__("alembic").op)
-'''
-
-
-@pytest.fixture(scope="module")
-def migrations_dir():
-    d = Path(tempfile.mkdtemp())
-    (d / "versions").mkdir()
-    (d / "env.py").write_text("from reelhouse.platform.db import run_migrations_online\nrun_migrations_online()\n")
-    (d / "versions" / "0001_messaging.py").write_text(MIGRATION)
-    return d
-
 
 class Flaky:
     """Fails the first ``failures`` deliveries of each video id, records attempts and their times."""

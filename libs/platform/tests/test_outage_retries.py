@@ -8,9 +8,7 @@ Unit tests pin the failure classification and the backoff cap."""
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -26,25 +24,6 @@ from reelhouse.platform.messaging.consumer import (
 )
 from reelhouse.platform.runtime import ServiceDefinition
 from reelhouse.platform.testing import TcpProxy, publish_event, queue_depth, running_service, wait_until
-
-MIGRATION = '''
-from reelhouse.platform.messaging.schema import create_messaging_tables
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
-def upgrade():
-    create_messaging_tables(__import__("alembic").op)
-'''
-
-
-@pytest.fixture(scope="module")
-def migrations_dir():
-    d = Path(tempfile.mkdtemp())
-    (d / "versions").mkdir()
-    (d / "env.py").write_text("from reelhouse.platform.db import run_migrations_online\nrun_migrations_online()\n")
-    (d / "versions" / "0001_messaging.py").write_text(MIGRATION)
-    return d
 
 
 @pytest.mark.service
