@@ -83,6 +83,15 @@ def _unacked(queue: str) -> int | None:
     return None
 
 
+def _channels_holding_deliveries() -> str:
+    """``rabbitmqctl list_channels`` rows with unacknowledged deliveries (diagnostics for a failure)."""
+    try:
+        out = subprocess.run(["rabbitmqctl", "-q", "list_channels", "name", "consumer_count", "messages_unacknowledged"], capture_output=True, text=True, timeout=60).stdout
+    except (subprocess.SubprocessError, OSError) as exc:
+        return repr(exc)
+    return "\n".join(line for line in out.splitlines() if not line.rstrip().endswith("\t0"))
+
+
 def _gone(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -99,9 +108,13 @@ def test_sigkill_mid_ffmpeg_leaves_nothing_visible_and_another_worker_finishes(s
         client.upload_file(video["id"], ten_second_clip)
         ffmpeg_pids = _catch_ffmpeg(victim, db_query, video["id"])
         # the delivery was acked when the job was claimed: RabbitMQ's consumer_timeout (which only
-        # concerns unacked deliveries) cannot fire however long ffmpeg runs
-        unacked = _unacked(f"{e2e_settings.queue_prefix}transcoder")
-        assert unacked in (0, None), unacked
+        # concerns unacked deliveries) cannot fire however long ffmpeg runs. rabbitmqctl's figures are
+        # the queue's view, which may trail the ack of a busy machine by a moment: poll briefly.
+        queue = f"{e2e_settings.queue_prefix}transcoder"
+        deadline = time.monotonic() + 15
+        while (unacked := _unacked(queue)) not in (0, None) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert unacked in (0, None), (unacked, _channels_holding_deliveries())
         os.killpg(victim.proc.pid, signal.SIGKILL)
         killed_at = time.monotonic()
         victim.proc.wait(10)

@@ -58,12 +58,58 @@ def test_a_signal_going_down_is_neither_activity_nor_a_step_back() -> None:
 
 def test_the_read_offset_estimate_never_runs_more_than_one_segment_ahead_of_what_is_written() -> None:
     live = PassLiveness(duration_seconds=100, stall_timeout_seconds=30, started_at=0.0, lead_seconds=4)
-    # Half the file read (a dense opening), but only 8 s written as segments: at most 8 + 4 s.
-    assert live.observe(1.0, produced_seconds=8.0, input_bytes=50, input_size_bytes=100) == pytest.approx(12.0)
-    # A sparse stretch: the offset says 30 s, segments say 28 s: the offset wins within the lead.
-    assert live.observe(2.0, produced_seconds=28.0, input_bytes=60, input_size_bytes=100) == pytest.approx(32.0)
-    # The offset moved back (30 %): the estimate follows it, the percentage does not go back.
-    assert live.observe(3.0, produced_seconds=29.0, input_bytes=30, input_size_bytes=100) == pytest.approx(32.0)
+    # 8 s written while the reader stands at 10 s: the reading lead is 2 s, the estimate is what is written.
+    assert live.observe(1.0, produced_seconds=8.0, input_bytes=10, input_size_bytes=100) == pytest.approx(8.0)
+    assert live.reading_lead_seconds == pytest.approx(2.0)
+    # A sparse stretch: the offset jumps to 50 s; nothing new written: at most 8 + 4 s.
+    assert live.observe(2.0, input_bytes=50, input_size_bytes=100) == pytest.approx(12.0)
+    # 28 s written: the confirmed figure wins; the offset moving back (30 %) never takes the percent back.
+    assert live.observe(3.0, produced_seconds=28.0, input_bytes=60, input_size_bytes=100) == pytest.approx(28.0)
+    assert live.observe(4.0, input_bytes=30, input_size_bytes=100) == pytest.approx(28.0)
+
+
+def _slow_pass(live: PassLiveness, *, partial_segments: bool) -> tuple[list[float], float]:
+    """Feed ``live`` a 1080p ladder at 0.27x realtime with 4 s segments, one sample a second; the reader
+    runs 3 s of media ahead of the slowest encoder (demuxer buffers, x264 look-ahead). Returns the percents
+    and the true media seconds encoded at the end; checks the percent never runs a segment ahead."""
+    speed, reader_ahead, segment, size = 0.27, 3.0, 4.0, 600_000_000
+    percents: list[float] = []
+    encoded = 0.0
+    for second in range(1, 1200):
+        encoded = speed * second
+        whole = (encoded // segment) * segment
+        written = whole + min(0.95, (encoded - whole) / segment) * segment if partial_segments else whole
+        read = min(600.0, encoded + reader_ahead)
+        percent = live.observe(float(second), produced_seconds=written, input_bytes=int(read / 600 * size), input_size_bytes=size)
+        assert percent / 100 * 600 <= encoded + segment + 1e-6
+        percents.append(percent)
+    assert percents == sorted(percents)
+    return percents, encoded
+
+
+def _longest_freeze(percents: list[float]) -> int:
+    longest = frozen = 0
+    for before, after in zip(percents, percents[1:]):
+        frozen = frozen + 1 if after == before else 0
+        longest = max(longest, frozen)
+    return longest
+
+
+def test_a_slow_pass_moves_its_percent_every_sample_with_the_segment_being_written_counted() -> None:
+    live = PassLiveness(duration_seconds=600, stall_timeout_seconds=120, started_at=0.0, lead_seconds=4)
+    percents, encoded = _slow_pass(live, partial_segments=True)
+    assert _longest_freeze(percents) == 0
+    assert percents[-1] == pytest.approx(encoded / 6, abs=4 / 6)
+
+
+def test_with_whole_segments_only_the_reading_lead_correction_keeps_the_percent_moving() -> None:
+    # Segments land every ~15 s. The raw offset capped at one segment froze the percent for ~10 s after
+    # each one; corrected by the reading lead it moves every sample once the first segment has calibrated it.
+    live = PassLiveness(duration_seconds=600, stall_timeout_seconds=120, started_at=0.0, lead_seconds=4)
+    percents, _ = _slow_pass(live, partial_segments=False)
+    first_segment_at = 15  # 4 s / 0.27
+    assert _longest_freeze(percents[first_segment_at:]) <= 1
+    assert live.reading_lead_seconds == pytest.approx(3.0, abs=0.3)
 
 
 def test_an_mp4_read_first_at_its_end_then_from_its_start_stays_alive_and_overshoots_by_one_segment_at_most() -> None:

@@ -63,6 +63,7 @@ __all__ = [
     "run_ffmpeg",
     "FfmpegRun",
     "completed_media_seconds",
+    "written_media_seconds",
     "storyboard_vtt",
     "transcode_to_hls",
 ]
@@ -623,8 +624,9 @@ def run_ffmpeg(
     Every :data:`SUPERVISOR_POLL_SECONDS` the supervisor samples what the pass really produces and feeds a
     :class:`~reelhouse.transcoder.domain.liveness.PassLiveness` (the rule and why it does not rely on
     ffmpeg's own report timing: that module): ffmpeg's ``out_time_us``/``frame`` when ``argv`` has
-    ``-progress pipe:1`` (it may say nothing until the end), ``produced_seconds()`` (media seconds written
-    as complete segments; the HLS pass passes :func:`completed_media_seconds`) and the read offset of the
+    ``-progress pipe:1`` (it may say nothing until the end), ``produced_seconds()`` (media seconds written:
+    the HLS pass passes :func:`written_media_seconds`, whole segments plus the share of the segment being
+    written) and the read offset of the
     source file named by the first ``-i``. ``lead_seconds`` bounds how far the read-offset estimate may
     run ahead of what is confirmed (one segment length for the HLS pass).
 
@@ -845,6 +847,45 @@ def completed_media_seconds(out_dir: str | os.PathLike[str], renditions: Sequenc
     return min(counts.get(r.name, 0) for r in renditions) * segment_seconds
 
 
+#: Share of a segment that a segment still being written may count for (it is only known complete when
+#: ffmpeg renames it), so the written-media figure never claims a segment before it exists.
+PARTIAL_SEGMENT_CEILING = 0.95
+
+
+def written_media_seconds(out_dir: str | os.PathLike[str], renditions: Sequence[Rendition], segment_seconds: float) -> float:
+    """Media seconds that every rendition of a running :func:`build_hls_command` pass has written,
+    counting the segment each rendition is writing (``seg_NNNNN.ts.tmp``, growing as the muxer flushes)
+    as a fraction: its size over the expected size of a segment (the mean size of that rendition's
+    complete segments, or before there is one, its target bit rate times ``segment_seconds``), at most
+    :data:`PARTIAL_SEGMENT_CEILING`. The smallest figure over the renditions (the slowest one) is returned.
+
+    Whole segments make :func:`completed_media_seconds` exact; the fraction lets the percentage move
+    while a long segment of a slow rendition is encoded (a 1080p segment of 4 s can take 15 s to write),
+    and is never more than one segment ahead. Missing directories count as empty.
+    """
+    slowest = math.inf
+    for rendition in renditions:
+        directory = Path(out_dir) / rendition.name
+        done_sizes: list[int] = []
+        partial = 0
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            entries = []
+        for entry in entries:
+            try:
+                if _SEGMENT_NAME_RE.match(entry.name):
+                    done_sizes.append(entry.stat().st_size)
+                elif entry.name.endswith(".tmp") and _SEGMENT_NAME_RE.match(entry.name[: -len(".tmp")]):
+                    partial = max(partial, entry.stat().st_size)
+            except OSError:  # renamed or removed between listing and stat
+                continue
+        expected = (sum(done_sizes) / len(done_sizes)) if done_sizes else (rendition.video_bitrate + rendition.audio_bitrate) / 8 * segment_seconds
+        fraction = min(PARTIAL_SEGMENT_CEILING, partial / expected) if expected > 0 else 0.0
+        slowest = min(slowest, (len(done_sizes) + fraction) * segment_seconds)
+    return 0.0 if slowest == math.inf else slowest
+
+
 @dataclass(frozen=True)
 class HlsVariant:
     """One rendition as written: ``playlist`` is relative to the output directory (POSIX, e.g.
@@ -1004,7 +1045,7 @@ def transcode_to_hls(
     log.info("ffmpeg hls: %s", " ".join(argv))
     run = run_ffmpeg(
         argv, info.duration_seconds, on_progress, stall_timeout_seconds, cancel=cancel,
-        produced_seconds=functools.partial(completed_media_seconds, out, renditions, segment_seconds),
+        produced_seconds=functools.partial(written_media_seconds, out, renditions, segment_seconds),
         lead_seconds=segment_seconds,
     )
 
