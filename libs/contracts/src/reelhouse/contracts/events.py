@@ -88,6 +88,24 @@ class VideoRetryRequestedV1(EventPayload):
     source_size_bytes: int | None = None
 
 
+class VideoRedriveRequestedV1(EventPayload):
+    """The gallery's stuck-video sweeper asks the transcoder about a video that has been UPLOADED or
+    TRANSCODING with no sign of a transcode job for too long (docs/reliability.md, "Sweepers").
+
+    The transcoder answers idempotently from its job table: a live job is announced again
+    (transcode.started), a COMPLETED one re-publishes its transcode.completed, and with no job (or
+    only a FAILED one) a job is started from ``bucket`` / ``sourceFileKey``. ``redrive`` counts the
+    re-drives of this stall (1, 2, ...)."""
+
+    event_type: ClassVar[str] = "reelhouse.video.redrive_requested.v1"
+    video_id: uuid.UUID
+    owner_id: str | None = None
+    bucket: str | None = None
+    source_file_key: str | None = None
+    source_mime: str | None = None
+    redrive: int = Field(default=1, ge=1)
+
+
 # --- upload ----------------------------------------------------------------------------------------
 
 
@@ -311,6 +329,7 @@ CATALOGUE: dict[str, type[EventPayload]] = {
         VideoDeletedV1,
         VideoUpdatedV1,
         VideoRetryRequestedV1,
+        VideoRedriveRequestedV1,
         VideoUploadStartedV1,
         VideoUploadFailedV1,
         VideoUploadedV1,

@@ -10,6 +10,7 @@ from reelhouse.gallery.handlers import HANDLERS, PUBLISHES
 from reelhouse.gallery.http import dev
 from reelhouse.gallery.http.routes import router
 from reelhouse.gallery.settings import GallerySettings
+from reelhouse.gallery.sweeper import start_sweeper, stop_sweeper
 from reelhouse.platform.runtime import ServiceDefinition, create_app, run_cli
 from reelhouse.platform.settings import PlatformSettings
 
@@ -21,7 +22,8 @@ def build_service(settings: PlatformSettings | None = None) -> ServiceDefinition
 
     The dev sign-in route (reelhouse.gallery.http.dev) is mounted only when the settings'
     ``dev_token_endpoint`` is true."""
-    settings = settings or GallerySettings()
+    if not isinstance(settings, GallerySettings):
+        settings = GallerySettings(**(settings.model_dump(exclude={"service_name", "http_port"}) if settings else {}))
     routers = [router, dev.router] if getattr(settings, "dev_token_endpoint", False) else [router]
     return ServiceDefinition(
         name="gallery",
@@ -30,6 +32,8 @@ def build_service(settings: PlatformSettings | None = None) -> ServiceDefinition
         routers=routers,
         handlers=HANDLERS,
         publishes=PUBLISHES,
+        on_startup=[start_sweeper],
+        on_shutdown=[stop_sweeper],
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from reelhouse.platform.settings import PlatformSettings
 
 
@@ -10,6 +12,16 @@ class GallerySettings(PlatformSettings):
 
     service_name: str = "gallery"
     http_port: int = 8101
+    stuck_video_seconds: float = Field(default=300.0, gt=0)
+    """``REELHOUSE_STUCK_VIDEO_SECONDS``: a video UPLOADED or TRANSCODING with no sign of a transcode job
+    (no transition, no transcode event) this long is re-driven; the n-th re-drive waits
+    ``2**n`` times as long for an answer (docs/reliability.md, "Sweepers")."""
+    stuck_video_max_redrives: int = Field(default=3, ge=0)
+    """``REELHOUSE_STUCK_VIDEO_MAX_REDRIVES``: re-drives without an answer before the video is FAILED
+    (failReason NO_TRANSCODE_JOB). With the defaults: re-drives after 5, 15 and 35 min of silence, FAILED
+    after 75 min."""
+    stuck_sweeper_interval_seconds: float = Field(default=30.0, gt=0)
+    """``REELHOUSE_STUCK_SWEEPER_INTERVAL_SECONDS``: how often the stuck-video sweeper runs."""
     dev_token_endpoint: bool = False
     """``REELHOUSE_DEV_TOKEN_ENDPOINT``: mount ``POST /api/dev/token`` (dev sign-in; the local stack only).
     Anyone could mint a token for any user with it, so outside ``REELHOUSE_ENV=dev`` the service refuses

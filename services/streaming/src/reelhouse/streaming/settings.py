@@ -16,6 +16,10 @@ Live streaming (all ``REELHOUSE_`` + upper-case name):
   gets a broadcaster ends after this (30 minutes, docs/api.md "Live streams").
 - ``live_recording_grace_seconds``: how long an ENDED stream waits for the ingest's ``record_done``
   before its recording is remuxed with what is there.
+- ``live_recording_processing_timeout_seconds``: a recording PROCESSING this long (its process died
+  mid-remux or mid-upload) goes back to PENDING and is processed again, at most
+  ``live_recording_max_attempts`` times in all; then FAILED (``PROCESSING_TIMEOUT``). docs/reliability.md,
+  "Sweepers".
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class StreamingSettings(PlatformSettings):
     live_idle_timeout_seconds: float = Field(default=1800.0, gt=0)
     live_recording_grace_seconds: float = Field(default=10.0, ge=0)
     live_supervisor_interval_seconds: float = Field(default=1.0, gt=0)
+    live_recording_processing_timeout_seconds: float = Field(default=1800.0, gt=0)
+    live_recording_max_attempts: int = Field(default=3, ge=1)
     recordings_prefix: str = "recordings"
 
 

@@ -53,6 +53,27 @@ class Video(GalleryTable, table=True):
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    activity_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    """Last sign of life of the video's pipeline: its last transition or transcode event (the stuck-video
+    sweeper, :mod:`reelhouse.gallery.sweeper`, measures silence from here)."""
+    redrive_count: int = 0
+    """Re-drives the sweeper sent since the last sign of life (reset by any transcode event)."""
+    redriven_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+
+
+class VideoTransition(GalleryTable, table=True):
+    """One status transition of a video (the history: ``from_status`` -> ``to_status``, what caused it,
+    when). Written in the transaction that changes ``videos.status``; a drill asserts no transition
+    happens twice."""
+
+    __tablename__ = "video_transitions"
+
+    id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger, sa.Identity(), primary_key=True))
+    video_id: uuid.UUID = Field(sa_column=sa.Column(pg.UUID(as_uuid=True), sa.ForeignKey("videos.id", ondelete="CASCADE"), nullable=False))
+    from_status: str
+    to_status: str
+    cause: str
+    at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
 class VideoAsset(GalleryTable, table=True):
@@ -71,3 +92,11 @@ class VideoAsset(GalleryTable, table=True):
     container: str | None = None
     file_key: str
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+def touch(video: Video, now=None) -> None:  # noqa: ANN001
+    """A sign of life of the video's pipeline (a transition or a transcode event): the stuck-video
+    sweeper starts counting silence again and forgets earlier re-drives (docs/reliability.md)."""
+    video.activity_at = now or utcnow()
+    video.redrive_count = 0
+    video.redriven_at = None

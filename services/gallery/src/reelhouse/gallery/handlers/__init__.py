@@ -29,7 +29,7 @@ from reelhouse.contracts.events import (
     VideoUploadFailedV1,
     VideoUploadStartedV1,
 )
-from reelhouse.gallery.adapters.db import Video, VideoAsset, utcnow
+from reelhouse.gallery.adapters.db import Video, VideoAsset, VideoTransition, touch, utcnow
 from reelhouse.gallery.domain.lifecycle import IllegalTransition, VideoStatus, check_transition, path_to
 from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, RetryLater
 
@@ -43,8 +43,11 @@ async def _locked_video(ctx: HandlerContext, video_id) -> Video | None:  # noqa:
     return video
 
 
-def _advance(video: Video, target: VideoStatus, *, has_assets: bool = False) -> bool:
-    """Move ``video`` to ``target`` through allowed steps; False (and unchanged) when not possible."""
+def _advance(video: Video, target: VideoStatus, *, has_assets: bool = False, session=None, cause: str = "") -> bool:  # noqa: ANN001
+    """Move ``video`` to ``target`` through allowed steps; False (and unchanged) when not possible.
+
+    Each step is written to the history (:class:`VideoTransition`, with ``cause``) when ``session`` is
+    given, and any step counts as a sign of life for the stuck-video sweeper (``activity_at``)."""
     try:
         steps = path_to(VideoStatus(video.status), target)
         current = VideoStatus(video.status)
@@ -60,9 +63,16 @@ def _advance(video: Video, target: VideoStatus, *, has_assets: bool = False) -> 
         log.info("gallery.transition_ignored", video_id=str(video.id), current=video.status, target=target, why=str(exc))
         return False
     if steps:
+        now = utcnow()
+        if session is not None:
+            previous = VideoStatus(video.status)
+            for step in steps:
+                session.add(VideoTransition(video_id=video.id, from_status=str(previous), to_status=str(step), cause=cause, at=now))
+                previous = step
         video.status = target
         video.version += 1
-        video.updated_at = utcnow()
+        video.updated_at = now
+        touch(video, now)
     return True
 
 
@@ -80,7 +90,7 @@ async def on_upload_started(ctx: HandlerContext, event: VideoUploadStartedV1) ->
     """DRAFT -> UPLOADING."""
     video = await _locked_video(ctx, event.video_id)
     if video and video.status == VideoStatus.DRAFT:
-        _advance(video, VideoStatus.UPLOADING)
+        _advance(video, VideoStatus.UPLOADING, session=ctx.session, cause=ctx.envelope.type)
         ctx.session.add(video)
 
 
@@ -94,7 +104,7 @@ async def on_uploaded(ctx: HandlerContext, event: VideoUploadedV1) -> None:
         video.source_file_key = event.source_file_key
         video.source_checksum = event.checksum
         video.source_size_bytes = event.source_size_bytes
-        _advance(video, VideoStatus.UPLOADED)
+        _advance(video, VideoStatus.UPLOADED, session=ctx.session, cause=ctx.envelope.type)
         ctx.session.add(video)
 
 
@@ -105,7 +115,7 @@ async def on_upload_failed(ctx: HandlerContext, event: VideoUploadFailedV1) -> N
     if event.reason == "CANCELED":
         return
     video = await _locked_video(ctx, event.video_id)
-    if video and video.status in WAITING_FOR_UPLOAD and _advance(video, VideoStatus.FAILED):
+    if video and video.status in WAITING_FOR_UPLOAD and _advance(video, VideoStatus.FAILED, session=ctx.session, cause=ctx.envelope.type):
         video.fail_reason = f"UPLOAD_{event.reason}"
         ctx.session.add(video)
 
@@ -118,7 +128,12 @@ async def on_transcode_started(ctx: HandlerContext, event: TranscodeStartedV1) -
     _require_uploaded(video, "transcode.started")
     if video.status == VideoStatus.FAILED and event.attempt <= video.transcode_attempt:
         return  # a stale start from before the failure
-    if _advance(video, VideoStatus.TRANSCODING):
+    if video.status == VideoStatus.TRANSCODING and event.attempt <= video.transcode_attempt:
+        touch(video)  # the same job announced again (an answer to a re-drive): alive, progress kept
+        ctx.session.add(video)
+        return
+    if _advance(video, VideoStatus.TRANSCODING, session=ctx.session, cause=ctx.envelope.type):
+        touch(video)
         video.transcode_attempt = max(video.transcode_attempt, event.attempt)
         video.transcode_progress = 0.0
         video.fail_reason = None
@@ -130,6 +145,7 @@ async def on_transcode_progress(ctx: HandlerContext, event: TranscodeProgressV1)
     """Store the percent while TRANSCODING (shown on GET /api/videos/{id})."""
     video = await _locked_video(ctx, event.video_id)
     if video and video.status == VideoStatus.TRANSCODING:
+        touch(video)
         video.transcode_progress = max(video.transcode_progress or 0.0, round(event.percent, 1))
         ctx.session.add(video)
 
@@ -141,7 +157,7 @@ async def on_transcode_completed(ctx: HandlerContext, event: TranscodeCompletedV
     if video is None or video.status == VideoStatus.READY:
         return
     _require_uploaded(video, "transcode.completed")
-    if not _advance(video, VideoStatus.READY, has_assets=True):
+    if not _advance(video, VideoStatus.READY, has_assets=True, session=ctx.session, cause=ctx.envelope.type):
         return
     await ctx.session.execute(delete(VideoAsset).where(VideoAsset.video_id == video.id))
     assets = [VideoAsset(video_id=video.id, type="HLS_MASTER", container="m3u8", file_key=event.master_key,
@@ -172,7 +188,7 @@ async def on_transcode_failed(ctx: HandlerContext, event: TranscodeFailedV1) -> 
     if video is None or video.status == VideoStatus.READY:
         return
     _require_uploaded(video, "transcode.failed")
-    if _advance(video, VideoStatus.FAILED):
+    if _advance(video, VideoStatus.FAILED, session=ctx.session, cause=ctx.envelope.type):
         video.fail_reason = event.fail_reason
         video.fail_detail = event.detail[:2000]
         video.transcode_attempt = max(video.transcode_attempt, event.attempt)
@@ -245,6 +261,7 @@ PUBLISHES: tuple[str, ...] = (
     "reelhouse.video.created.v1",
     "reelhouse.video.deleted.v1",
     "reelhouse.video.retry_requested.v1",
+    "reelhouse.video.redrive_requested.v1",  # the stuck-video sweeper (reelhouse.gallery.sweeper)
     "reelhouse.video.updated.v1",
     "reelhouse.video.uploaded.v1",  # for live recordings (on_stream_recorded), like the upload service
 )

@@ -18,7 +18,7 @@ from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.contracts.events import VideoCreatedV1, VideoDeletedV1, VideoRetryRequestedV1, VideoUpdatedV1
-from reelhouse.gallery.adapters.db import Video, VideoAsset, utcnow
+from reelhouse.gallery.adapters.db import Video, VideoAsset, VideoTransition, touch, utcnow
 from reelhouse.gallery.domain.lifecycle import IllegalTransition, VideoStatus, check_transition
 from reelhouse.gallery.domain.validation import ValidationFailure, normalize_mime, validate_source
 from reelhouse.gallery.http.schemas import (
@@ -282,12 +282,14 @@ async def retry_video(video_id: uuid.UUID, request: Request, user: CurrentUser, 
             check_transition(VideoStatus(video.status), VideoStatus.TRANSCODING, source_exists=bool(video.source_file_key))
         except IllegalTransition as exc:
             raise ProblemError(409, exc.code, "Retry not possible", str(exc), videoStatus=video.status) from exc
+        session.add(VideoTransition(video_id=video.id, from_status=video.status, to_status=str(VideoStatus.TRANSCODING), cause="retry"))
         video.status = VideoStatus.TRANSCODING
         video.fail_reason = None
         video.fail_detail = None
         video.transcode_progress = 0.0
         video.version += 1
         video.updated_at = utcnow()
+        touch(video)
         session.add(video)
         await add_event(
             session,

@@ -122,6 +122,10 @@ class LiveStream(StreamingTable, table=True):
     recording_error: str | None = None
     recording_video_id: uuid.UUID | None = None
     recording_key: str | None = None
+    recording_started_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
+    """When the current PROCESSING attempt began (the stuck-recording sweeper measures from here)."""
+    recording_attempts: int = 0
+    """PROCESSING attempts so far (the sweeper fails the recording after ``live_recording_max_attempts``)."""
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))

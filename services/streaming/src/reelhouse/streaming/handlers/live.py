@@ -7,7 +7,9 @@
 - :func:`finalize_recordings` turns the FLV parts of an ENDED stream into an MP4 in the uploads bucket
   and announces it (stream.recorded). The gallery makes it a video (id chosen here, so the stream links
   to it and a redelivery cannot make two); the normal transcode pipeline makes it READY.
-- :func:`supervise` runs both every ``live_supervisor_interval_seconds`` (a lifespan task). Rows are
+- :func:`sweep_stuck_recordings` puts a recording left PROCESSING by a dead process back to PENDING,
+  or fails it after ``live_recording_max_attempts``.
+- :func:`supervise` runs them every ``live_supervisor_interval_seconds`` (a lifespan task). Rows are
   claimed with ``FOR UPDATE SKIP LOCKED``, so several replicas can run it.
 """
 
@@ -180,10 +182,57 @@ async def finalize_recordings(db, settings: StreamingSettings, now: datetime | N
                 session.add(claimed)
                 continue
             claimed.recording_state = "PROCESSING"
+            claimed.recording_started_at = utcnow()
+            claimed.recording_attempts += 1
             session.add(claimed)
             stream_id, owner_id, title, description = claimed.id, claimed.owner_id, claimed.title, claimed.description
         await _process_recording(db, settings, stream_id, owner_id, title, description, parts)
         done += 1
+
+
+PROCESSING_TIMEOUT = "PROCESSING_TIMEOUT"
+"""Start of ``recording_error`` of a recording the sweeper gave up on."""
+
+
+async def sweep_stuck_recordings(db, settings: StreamingSettings, now: datetime | None = None) -> dict[str, int]:  # noqa: ANN001
+    """No recording stays PROCESSING for ever (docs/reliability.md, "Sweepers"): a recording PROCESSING
+    for ``live_recording_processing_timeout_seconds`` (the process that claimed it died: the remux and
+    upload run in that process) goes back to PENDING, so :func:`finalize_recordings` processes it again
+    from its parts (the video id is derived from the stream id, so a second attempt never makes a
+    second video); after ``live_recording_max_attempts`` attempts it ends FAILED with
+    ``recording_error`` ``PROCESSING_TIMEOUT: ...``. Returns ``{"requeued": n, "failed": m}``."""
+    now = now or utcnow()
+    cutoff = now - timedelta(seconds=settings.live_recording_processing_timeout_seconds)
+    counts = {"requeued": 0, "failed": 0}
+    async with db.session() as session:
+        rows = (
+            await session.execute(
+                select(LiveStream)
+                .where(
+                    LiveStream.recording_state == "PROCESSING",
+                    (LiveStream.recording_started_at.is_(None)) | (LiveStream.recording_started_at < cutoff),
+                )
+                .with_for_update(skip_locked=True)
+                .limit(100)
+            )
+        ).scalars().all()
+        for stream in rows:
+            if stream.recording_attempts >= settings.live_recording_max_attempts:
+                stream.recording_state = "FAILED"
+                stream.recording_error = (
+                    f"{PROCESSING_TIMEOUT}: {stream.recording_attempts} attempt(s) did not finish within "
+                    f"{settings.live_recording_processing_timeout_seconds:.0f} s"
+                )
+                stream.version += 1
+                stream.updated_at = now
+                counts["failed"] += 1
+                log.error("live.recording_stuck_failed", stream_id=str(stream.id), attempts=stream.recording_attempts)
+            else:
+                stream.recording_state = "PENDING"
+                counts["requeued"] += 1
+                log.warning("live.recording_stuck_requeued", stream_id=str(stream.id), attempts=stream.recording_attempts)
+            session.add(stream)
+    return counts
 
 
 async def _process_recording(db, settings: StreamingSettings, stream_id, owner_id, title, description, parts) -> None:  # noqa: ANN001
@@ -245,6 +294,7 @@ async def supervise(app) -> None:  # noqa: ANN001
     while True:
         try:
             await expire_streams(db, settings)
+            await sweep_stuck_recordings(db, settings)
             await finalize_recordings(db, settings)
         except asyncio.CancelledError:
             raise

@@ -54,6 +54,9 @@ class TranscodeJob(TranscoderTable, table=True):
     lease_owner: str | None = None
     lease_expires_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))
     message: str | None = None
+    result: str | None = None
+    """The payload (JSON, wire names) of a COMPLETED job's transcode.completed, re-published when the
+    gallery re-drives the video (``reelhouse.transcoder.handlers.on_redrive_requested``)."""
 
 
 class DeletedVideo(TranscoderTable, table=True):

@@ -1,4 +1,5 @@
-"""Transcoder event handlers: video.uploaded / video.retry_requested run a job; video.deleted cleans up.
+"""Transcoder event handlers: video.uploaded / video.retry_requested run a job; video.redrive_requested
+(the gallery's stuck-video sweeper) is answered from the job table; video.deleted cleans up.
 
 A job delivery is acked early and the job runs in the background under a lease on its row (see
 :mod:`reelhouse.transcoder.worker` for why: RabbitMQ's consumer_timeout, crash takeover, SIGTERM):
@@ -6,9 +7,10 @@ the handler cancels the worker's consumer, claims the row (job row + transcode.s
 together) and returns; the job then runs with heartbeats, and transcode.completed / transcode.failed
 commit with the job's final state, only while this worker still owns the lease.
 
-Idempotency: the job key (``upload:<uploadSessionId>`` or ``retry:<eventId>``) is unique. A delivery
-that finds its job COMPLETED or FAILED, or RUNNING under a live lease of another worker (a duplicate
-publish, or a redelivery while the owner is alive), does nothing.
+Idempotency: the job key (``upload:<uploadSessionId>``, ``retry:<eventId>`` or ``redrive:<eventId>``) is
+unique. A delivery that finds its job COMPLETED or FAILED, or RUNNING under a live lease of another
+worker (a duplicate publish, or a redelivery while the owner is alive), does nothing. One job per video
+at a time: a new key for a video that has a COMPLETED or a live job starts nothing.
 
 Failures: deterministic media problems end in transcode.failed at once (attempt 1, no retry); transient
 ones (storage, database, ffmpeg killed by the machine, watchdog) hand the job back through the retry
@@ -37,6 +39,7 @@ from reelhouse.contracts.events import (
     TranscodeProgressV1,
     TranscodeStartedV1,
     VideoDeletedV1,
+    VideoRedriveRequestedV1,
     VideoRetryRequestedV1,
     VideoUploadedV1,
 )
@@ -94,6 +97,10 @@ async def _claim(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: str
             job.worker = jobs.name
             job.started_at = utcnow()
         else:
+            other = await _settled_or_live_job(session, video_id)
+            if other is not None:
+                log.info("transcode.video_has_job", video_id=str(video_id), job_id=str(other.id), status=other.status, key=key)
+                return None
             job = TranscodeJob(job_key=key, video_id=video_id, source_bucket=bucket, source_key=source_key, worker=jobs.name)
         job.lease_owner = jobs.name
         job.lease_expires_at = jobs.lease_deadline()
@@ -102,6 +109,20 @@ async def _claim(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: str
         await session.flush()
         await add_event(session, TranscodeStartedV1(video_id=video_id, job_id=job.id, attempt=job.attempt, worker=job.worker), SOURCE, ctx.envelope.correlationid)
         return job
+
+
+def _is_live(job: TranscodeJob) -> bool:
+    """True for a RUNNING job that someone will finish: owned under a live lease, or handed back with its
+    message on the way (released rows keep ``lease_expires_at`` in the future until the reaper's turn)."""
+    return job.status == "RUNNING" and job.lease_expires_at is not None and job.lease_expires_at > utcnow()
+
+
+async def _settled_or_live_job(session, video_id: uuid.UUID) -> TranscodeJob | None:  # noqa: ANN001
+    """One job per video at a time: a COMPLETED job of the video (it is done: READY never rolls back) or
+    a live one (:func:`_is_live`), else None. A new job key for such a video (a re-drive that overtook
+    the video.uploaded still in a retry queue, or the other way round) starts nothing."""
+    rows = (await session.execute(select(TranscodeJob).where(TranscodeJob.video_id == video_id))).scalars().all()
+    return next((j for j in rows if j.status == "COMPLETED"), None) or next((j for j in rows if _is_live(j)), None)
 
 
 VIDEO_DELETED = "VIDEO_DELETED"
@@ -263,10 +284,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
             row.transcode_seconds = elapsed
             row.finished_at = utcnow()
             row.lease_owner = None
-            session.add(row)
-            await add_event(
-                session,
-                TranscodeCompletedV1(
+            completed = TranscodeCompletedV1(
                     video_id=video_id,
                     job_id=job.id,
                     bucket=store.media_bucket,
@@ -281,10 +299,10 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
                     poster_key=f"{prefix}/{images.poster}",
                     thumbnail_keys=tuple(f"{prefix}/{t}" for t in images.thumbnails),
                     storyboard_key=f"{prefix}/{storyboard.vtt}" if storyboard else None,
-                ),
-                SOURCE,
-                ctx.envelope.correlationid,
-            )
+                )
+            row.result = completed.model_dump_json(by_alias=True)
+            session.add(row)
+            await add_event(session, completed, SOURCE, ctx.envelope.correlationid)
         await asyncio.to_thread(store.delete_prefix, f"videos/{video_id}", prefix)
         log.info(
             "transcode.completed", job_id=str(job.id), video_id=str(video_id), seconds=round(elapsed, 2),
@@ -421,6 +439,46 @@ async def on_retry_requested(ctx: HandlerContext, event: VideoRetryRequestedV1) 
     await run_job(ctx, f"retry:{ctx.envelope.id}", event.video_id, event.bucket, event.source_file_key)
 
 
+async def on_redrive_requested(ctx: HandlerContext, event: VideoRedriveRequestedV1) -> None:
+    """Answer the gallery's stuck-video sweeper from the job table (docs/reliability.md, "Sweepers"):
+
+    - the video was deleted: nothing;
+    - its newest job is COMPLETED: re-publish that job's transcode.completed (stored in ``result``);
+    - a job is live (:func:`_is_live`): re-publish transcode.started (same job, same attempt): it is
+      alive, the gallery notes the sign of life;
+    - a RUNNING job whose lease expired (its worker died; the reaper would take it): take it over now;
+    - no job, or only FAILED ones: start a job (key ``redrive:<eventId>``) from the event's source;
+      without a source, transcode.failed SOURCE_MISSING.
+
+    Idempotent: a duplicate delivery answers the same (the gallery ignores what it already applied)."""
+    async with ctx.db.session() as session:
+        if await session.get(DeletedVideo, event.video_id) is not None:
+            return
+        jobs_ = (
+            await session.execute(select(TranscodeJob).where(TranscodeJob.video_id == event.video_id).order_by(TranscodeJob.started_at.desc()))
+        ).scalars().all()
+        done = next((j for j in jobs_ if j.status == "COMPLETED" and j.result), None)
+        if done is not None:
+            await add_event(session, TranscodeCompletedV1.model_validate_json(done.result), SOURCE, ctx.envelope.correlationid)
+            log.info("transcode.redrive_answered", video_id=str(event.video_id), job_id=str(done.id), answer="completed")
+            return
+        live = next((j for j in jobs_ if _is_live(j)), None)
+        if live is not None:
+            await add_event(session, TranscodeStartedV1(video_id=live.video_id, job_id=live.id, attempt=live.attempt, worker=live.worker), SOURCE, ctx.envelope.correlationid)
+            log.info("transcode.redrive_answered", video_id=str(event.video_id), job_id=str(live.id), answer="alive")
+            return
+        orphan = next((j for j in jobs_ if j.status == "RUNNING"), None)
+        if orphan is None and (not event.bucket or not event.source_file_key):
+            await add_event(session, TranscodeFailedV1(video_id=event.video_id, fail_reason=str(FailReason.SOURCE_MISSING), detail="re-drive without a source", attempt=1, retryable=False), SOURCE, ctx.envelope.correlationid)
+            return
+    if orphan is not None:
+        log.info("transcode.redrive_answered", video_id=str(event.video_id), job_id=str(orphan.id), answer="takeover")
+        await run_job(ctx, orphan.job_key, orphan.video_id, orphan.source_bucket, orphan.source_key)
+        return
+    log.info("transcode.redrive_answered", video_id=str(event.video_id), answer="new_job")
+    await run_job(ctx, f"redrive:{ctx.envelope.id}", event.video_id, event.bucket, event.source_file_key)
+
+
 async def on_video_deleted(ctx: HandlerContext, event: VideoDeletedV1) -> None:
     """Tombstone the video and delete its media objects."""
     from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -433,6 +491,7 @@ async def on_video_deleted(ctx: HandlerContext, event: VideoDeletedV1) -> None:
 HANDLERS: dict[str, HandlerSpec] = {
     VideoUploadedV1.event_type: HandlerSpec(on_uploaded, mode="self"),
     VideoRetryRequestedV1.event_type: HandlerSpec(on_retry_requested, mode="self"),
+    VideoRedriveRequestedV1.event_type: HandlerSpec(on_redrive_requested, mode="self"),
     VideoDeletedV1.event_type: HandlerSpec(on_video_deleted),
 }
 PUBLISHES: tuple[str, ...] = (
