@@ -432,7 +432,7 @@ def _proc_stats() -> dict[int, tuple[int, float, bytes]]:
 def stack_cpu_seconds(root_pid: int) -> tuple[float, float]:
     """(transcoder workers, whole stack) CPU seconds so far of ``root_pid`` and all its descendants.
 
-    honcho starts every stack process in its own session, so the tree is followed by parent pid, not by
+    The stack's supervisor starts every process in its own session, so the tree is followed by parent pid, not by
     process group. A worker's ffmpeg runs count once they have exited (reaped children's time).
     """
     stats = _proc_stats()

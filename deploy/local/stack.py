@@ -7,7 +7,8 @@
     python deploy/local/stack.py wait    # block until every process answers (used by e2e)
 
 ``up`` prepares (creates the five databases and runs their Alembic migrations, renders the nginx edge
-config), writes a Procfile and hands it to honcho, which runs and supervises: the S3-compatible
+config) and hands the process list to the supervisor (``supervisor.py``: restarts a process that exits,
+with backoff, as Kubernetes would; current pids in ``<run dir>/pids.json``), which runs: the S3-compatible
 store (SeaweedFS, data in ``<run dir>/s3``, kept across restarts; ports S3 port .. S3 port + 7), gallery, upload, streaming, chat (each with its outbox relay and consumer), N
 transcoder workers (competing consumers, default 2), chat replicas (default 2), the nginx edge and the
 nginx-rtmp live ingest (rtmp://127.0.0.1:1935/live/<stream key>; its HLS is written into the edge's
@@ -28,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shlex
 import shutil
 import sys
 import time
@@ -229,30 +229,36 @@ def object_store_command(cfg: StackConfig) -> list[str]:
     return seaweed.server_command(cfg.run_dir / "s3", cfg.s3_port, identities)
 
 
-def procfile(cfg: StackConfig, prefix: Path, conf: Path, ingest: tuple[Path, Path] | None = None) -> str:
-    """The process list honcho runs (one line per process)."""
+def programs(cfg: StackConfig, prefix: Path, conf: Path, ingest: tuple[Path, Path] | None = None) -> list[tuple[str, list[str], dict[str, str]]]:
+    """The processes of the stack: ``(name, argv, extra environment)`` each, in start order."""
     bin_dir = Path(sys.executable).parent
     nginx_globals = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
-    lines = [f"s3: {shlex.join(object_store_command(cfg))}"]
+    out: list[tuple[str, list[str], dict[str, str]]] = [("s3", object_store_command(cfg), {})]
     for name, port in cfg.service_ports().items():
         service = name.split("-")[0]
-        worker = f" REELHOUSE_WORKER_NAME={name}" if service == "transcoder" else ""
-        lines.append(f"{name}: env REELHOUSE_HTTP_PORT={port}{worker} {bin_dir / ('reelhouse-' + service)} serve")
-    lines.append(f"edge: nginx -p {prefix} -c {conf} -g {shlex.quote(nginx_globals)}")
+        extra = {"REELHOUSE_HTTP_PORT": str(port)}
+        if service == "transcoder":
+            extra["REELHOUSE_WORKER_NAME"] = name
+        out.append((name, [str(bin_dir / f"reelhouse-{service}"), "serve"], extra))
+    out.append(("edge", ["nginx", "-p", str(prefix), "-c", str(conf), "-g", nginx_globals], {}))
     if ingest is not None:
-        lines.append(f"ingest: nginx -p {ingest[0]} -c {ingest[1]} -g {shlex.quote(nginx_globals)}")
-    return "\n".join(lines) + "\n"
+        out.append(("ingest", ["nginx", "-p", str(ingest[0]), "-c", str(ingest[1]), "-g", nginx_globals], {}))
+    return out
 
 
 def up(cfg: StackConfig) -> int:
-    """Prepare and run the stack in the foreground until SIGINT/SIGTERM (Ctrl-C) or a process dies.
+    """Prepare and run the stack in the foreground until SIGINT/SIGTERM (Ctrl-C).
 
-    honcho runs the processes; this process waits until every one answers its readiness check
-    (:func:`wait`) and only then prints one ``stack: ready`` line with the URLs. It records its pid in
-    ``<run_dir>/stack.pid`` (so ``stack.py down`` finds it) and forwards SIGINT/SIGTERM to honcho.
-    Returns honcho's exit code."""
+    The supervisor (``deploy/local/supervisor.py``) runs the processes and restarts one that exits,
+    with backoff, as Kubernetes would (docs/reliability.md); it records every process's pid in
+    ``<run_dir>/pids.json``. This process waits until every one answers its readiness check
+    (:func:`wait`) and only then prints one ``stack: ready`` line with the URLs. It records its own pid
+    in ``<run_dir>/stack.pid`` (so ``stack.py down`` finds it); SIGINT/SIGTERM stop every process.
+    Returns 0 once stopped."""
     import signal
-    import subprocess
+    import threading
+
+    from supervisor import Program, Supervisor
 
     if shutil.which("nginx") is None:
         raise SystemExit("nginx not found: run 'make setup' (installs nginx, libnginx-mod-http-js, ffmpeg)")
@@ -261,24 +267,32 @@ def up(cfg: StackConfig) -> int:
     prepare_databases(env)
     prefix, conf = render_edge(cfg, env)
     ingest = render_ingest(cfg, prefix)
-    proc = cfg.run_dir / "Procfile"
-    proc.write_text(procfile(cfg, prefix, conf, ingest))
     print(f"stack: starting; edge {cfg.edge_url}, S3 {cfg.s3_url}, RTMP rtmp://127.0.0.1:{cfg.rtmp_port}/live", flush=True)
-    honcho_bin = Path(sys.executable).parent / "honcho"
-    honcho = subprocess.Popen([str(honcho_bin), "-f", str(proc), "-d", str(ROOT), "start"], env=env)
+    sup = Supervisor(
+        [Program(name, argv, {**env, **extra}) for name, argv, extra in programs(cfg, prefix, conf, ingest)],
+        cwd=ROOT,
+        pid_file=cfg.run_dir / "pids.json",
+        backoff_base=float(os.environ.get("REELHOUSE_STACK_RESTART_BACKOFF_SECONDS", 1.0)),
+        backoff_max=float(os.environ.get("REELHOUSE_STACK_RESTART_BACKOFF_MAX_SECONDS", 30.0)),
+    )
 
-    def forward(signum: int, frame: object) -> None:  # noqa: ARG001
-        if honcho.poll() is None:
-            honcho.send_signal(signal.SIGINT)
+    def on_signal(signum: int, frame: object) -> None:  # noqa: ARG001
+        sup.stop()
 
-    signal.signal(signal.SIGINT, forward)
-    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
     cfg.pid_file.write_text(f"{os.getpid()}\n")
+    runner = threading.Thread(target=sup.run, name="supervisor")
+    runner.start()
     try:
-        if wait(cfg, float(os.environ.get("REELHOUSE_STACK_READY_TIMEOUT", 300)), alive=lambda: honcho.poll() is None):
-            print(f"stack: ready: {ready_summary(cfg, foreground=True)}", flush=True)
-        return honcho.wait()
+        if wait(cfg, float(os.environ.get("REELHOUSE_STACK_READY_TIMEOUT", 300)), alive=runner.is_alive):
+            sup.log(f"ready: {ready_summary(cfg, foreground=True)}")
+        while runner.is_alive():
+            runner.join(0.5)
+        return 0
     finally:
+        sup.stop()
+        runner.join()
         if cfg.pid_file.exists() and cfg.pid_file.read_text().strip() == str(os.getpid()):
             cfg.pid_file.unlink()
 
@@ -376,11 +390,10 @@ def start(cfg: StackConfig, timeout: float = 300) -> int:
 
 def failure_excerpt(log: str, before: int = 40) -> str:
     """The part of a stack log that explains a failed start: the lines before the first process that
-    stopped on its own (honcho's "stopped (rc=N)" with N other than the -15 of its own SIGTERM), else
-    the log's tail."""
+    exited on its own (the supervisor's "<name> exited (rc=N ..."), else the log's tail."""
     lines = log.splitlines()
     for i, line in enumerate(lines):
-        if "stopped (rc=" in line and "stopped (rc=-15)" not in line:
+        if "stack: " in line and " exited (rc=" in line:
             return "\n".join(lines[max(0, i - before): i + 1])
     return "\n".join(lines[-before:])
 

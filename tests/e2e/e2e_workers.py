@@ -1,6 +1,6 @@
 """Helpers of the e2e tests that need the transcoder workers under control: pause the stack's workers
 through their admin endpoint and start an EXTRA ``reelhouse-transcoder serve`` process with its own
-settings (see tests/e2e/test_transcoder_crash.py for why: never a honcho-managed process is signalled).
+settings (see tests/e2e/test_transcoder_crash.py for why: an unsupervised worker of its own).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class ExtraWorker:
 
 @contextlib.contextmanager
 def extra_worker(stack, media_dir: Path, name: str, **settings: str) -> Iterator[ExtraWorker]:  # noqa: ANN001
-    """Start ``reelhouse-transcoder serve`` as the stack's Procfile does, with ``REELHOUSE_<KEY>``
+    """Start ``reelhouse-transcoder serve`` as the stack's supervisor does, with ``REELHOUSE_<KEY>``
     overrides from ``settings``; wait until ready; kill its process group on exit if still alive."""
     port = free_port()
     env = dict(stack["env"])

@@ -1,11 +1,12 @@
 """e2e: crash safety and graceful stop of transcoder workers on the running stack.
 
 Each test starts an EXTRA ``reelhouse-transcoder serve`` process of its own (same environment as the
-stack's Procfile line, its own HTTP port and worker name), pauses the stack's two workers through
+stack's own workers, its own HTTP port and worker name), pauses the stack's two workers through
 their admin endpoint (``POST /admin/consumer/pause``) so the extra worker is the only consumer, gives it
 a job and then kills it (SIGKILL of its whole process group, ffmpeg included) or stops it (SIGTERM).
-The stack's workers are resumed afterwards and must finish the job. Never a honcho-managed process is
-signalled (honcho would stop the whole stack).
+The stack's workers are resumed afterwards and must finish the job. The extra worker is not one of the
+supervised processes, so the kill tests the job's takeover alone (the supervisor's restarts are covered
+by tests/e2e/test_stack_restart.py and the drills).
 
 The extra worker encodes with a slow x264 preset so ffmpeg is reliably caught mid-run; the stack's
 workers finish the job with ``ultrafast``.

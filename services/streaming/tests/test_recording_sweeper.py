@@ -14,7 +14,14 @@ import pytest
 from sqlalchemy import update
 
 from reelhouse.platform.storage import ensure_buckets
-from reelhouse.platform.testing import EventCapture, auth_headers, footage_dir, requires_tools, running_service, wait_until
+from reelhouse.platform.testing import (
+    EventCapture,
+    auth_headers,
+    footage_dir,
+    requires_tools,
+    running_service,
+    wait_until,
+)
 from reelhouse.streaming.adapters.db import LiveStream, RecordingPart, utcnow
 from reelhouse.streaming.main import build_service
 from reelhouse.streaming.settings import StreamingSettings

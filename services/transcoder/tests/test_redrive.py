@@ -13,8 +13,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from reelhouse.contracts.events import RenditionV1, TranscodeCompletedV1, VideoRedriveRequestedV1, VideoUploadedV1
-from reelhouse.platform.testing import EventCapture, publish_event, running_service, wait_until
+from reelhouse.contracts.events import (
+    RenditionV1,
+    TranscodeCompletedV1,
+    VideoRedriveRequestedV1,
+    VideoUploadedV1,
+)
+from reelhouse.platform.testing import EventCapture, publish_event, running_service
 from reelhouse.transcoder.adapters.db import TranscodeJob, utcnow
 from reelhouse.transcoder.main import build_service
 from reelhouse.transcoder.settings import TranscoderSettings

@@ -509,6 +509,82 @@ def private_rabbitmq(tmp_path_factory) -> Iterator[PrivateRabbitMQ]:  # noqa: AN
         node.stop()
 
 
+class PrivatePostgres:
+    """A PostgreSQL cluster of its own for outage drills (never the shared server): ``initdb`` into
+    ``base_dir`` (trust auth, user ``postgres``), ``pg_ctl`` on a free port of 127.0.0.1 with its socket
+    directory in ``base_dir``. ``bin_dir`` holds initdb/pg_ctl (``REELHOUSE_PG_BIN``, else the newest
+    ``/usr/lib/postgresql/<version>/bin``: :func:`postgres_bin_dir`).
+
+    ``url`` is its SQLAlchemy URL. :meth:`stop` (fast shutdown: every connection is closed) and
+    :meth:`start` make an outage; the data survives. As root (initdb refuses root) the cluster runs as
+    the ``postgres`` user (``REELHOUSE_PG_DRILL_USER``) in a folder of its own under the temp directory,
+    removed by :meth:`destroy`. Raises ``RuntimeError`` when a command fails.
+    """
+
+    def __init__(self, bin_dir: Path, base_dir: Path) -> None:
+        import tempfile
+
+        self.bin_dir = bin_dir
+        self._as: list[str] = []
+        self._own_dir: Path | None = None
+        if os.geteuid() == 0:  # initdb refuses root: run the cluster as the unprivileged "postgres" user
+            import pwd
+
+            user = pwd.getpwnam(os.environ.get("REELHOUSE_PG_DRILL_USER", "postgres"))
+            base_dir = self._own_dir = Path(tempfile.mkdtemp(prefix="reelhouse-drill-pg-"))  # a folder that user can reach
+            os.chown(base_dir, user.pw_uid, user.pw_gid)
+            self._as = ["runuser", "-u", user.pw_name, "--"]
+        self.data = base_dir / "data"
+        self.socket_dir = base_dir
+        self.log = base_dir / "postgres.log"
+        self.port = free_port()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, *argv: str, timeout: float = 120) -> None:
+        result = subprocess.run([*self._as, *argv], capture_output=True, text=True, timeout=timeout, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[:2])} failed: {result.stdout[-800:]} {result.stderr[-800:]}")
+
+    def init(self) -> None:
+        """Create the cluster (``initdb``; about a second) and start it."""
+        self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8")
+        self.start()
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        opts = f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", opts, "-w", "-t", "60", "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``fast``: roll back and close every connection, like a restart or failover)."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")
+
+    def destroy(self) -> None:
+        """Stop (immediate, best effort); the caller removes ``base_dir``."""
+        try:
+            self.stop("immediate")
+        except (RuntimeError, subprocess.TimeoutExpired):
+            pass
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+
+
+def postgres_bin_dir() -> Path | None:
+    """Directory of ``initdb`` and ``pg_ctl``: ``REELHOUSE_PG_BIN``, else the newest
+    ``/usr/lib/postgresql/<version>/bin`` (Debian's layout), else the one on PATH; None when absent."""
+    candidates: list[Path] = []
+    if os.environ.get("REELHOUSE_PG_BIN"):
+        candidates.append(Path(os.environ["REELHOUSE_PG_BIN"]))
+    root = Path("/usr/lib/postgresql")
+    if root.is_dir():
+        versions = sorted((p for p in root.iterdir() if p.name.isdigit()), key=lambda p: int(p.name), reverse=True)
+        candidates += [v / "bin" for v in versions]
+    found = shutil.which("initdb")
+    if found:
+        candidates.append(Path(found).parent)
+    return next((c for c in candidates if (c / "initdb").exists() and (c / "pg_ctl").exists()), None)
+
+
 class TcpProxy:
     """A TCP forwarder on 127.0.0.1 in front of a real server (e.g. PostgreSQL) for outage drills:
     :meth:`cut` closes every connection and stops listening (clients see the server vanish, as when
