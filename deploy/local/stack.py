@@ -274,6 +274,8 @@ def up(cfg: StackConfig) -> int:
         pid_file=cfg.run_dir / "pids.json",
         backoff_base=float(os.environ.get("REELHOUSE_STACK_RESTART_BACKOFF_SECONDS", 1.0)),
         backoff_max=float(os.environ.get("REELHOUSE_STACK_RESTART_BACKOFF_MAX_SECONDS", 30.0)),
+        # below the 30 s that `down` and IsolatedStack wait before killing the supervisor itself
+        stop_grace=float(os.environ.get("REELHOUSE_STACK_STOP_GRACE_SECONDS", 20.0)),
     )
 
     def on_signal(signum: int, frame: object) -> None:  # noqa: ARG001
