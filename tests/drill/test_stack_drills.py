@@ -88,8 +88,9 @@ def clips(tmp_path_factory) -> list[Path]:
     skip_without_tools("ffmpeg", "ffprobe")
     media = footage_dir()
     out_dir = tmp_path_factory.mktemp("drill-clips")
-    sources = [("bigbuckbunny.mp4", 0), ("bigbuckbunny.mp4", 3), ("bikes.mp4", 0), ("bikes.mp4", 2),
-               ("bigbuckbunny.mp4", 6), ("carphone_pristine.mp4", 0), ("bikes.mp4", 4), ("bigbuckbunny.mp4", 1)]
+    # (file, start s): every cut inside its file (bigbuckbunny 5.3 s, bikes 10 s, carphone 4 s)
+    sources = [("bigbuckbunny.mp4", 0), ("bigbuckbunny.mp4", 1.5), ("bigbuckbunny.mp4", 3), ("bikes.mp4", 0),
+               ("bikes.mp4", 2), ("bikes.mp4", 4), ("bikes.mp4", 6), ("carphone_pristine.mp4", 1)]
     out = []
     for i, (name, start) in enumerate(sources[:CLIPS]):
         clip = out_dir / f"clip-{i}.mp4"
@@ -251,23 +252,23 @@ class _Duplicator:
             ex = await ch.declare_exchange(self.exchange, aio_pika.ExchangeType.TOPIC, durable=True)
             q = await ch.declare_queue(f"drill.duplicator.{uuid.uuid4().hex[:6]}", exclusive=True)
             await q.bind(ex, routing_key="#")
+
+            async def copy(msg: aio_pika.abc.AbstractIncomingMessage) -> None:
+                async with msg.process():
+                    if (msg.headers or {}).get("x-drill-copy"):
+                        return
+                    await ex.publish(
+                        aio_pika.Message(msg.body, message_id=msg.message_id, content_type=msg.content_type,
+                                         headers={**(msg.headers or {}), "x-drill-copy": 1},
+                                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                        routing_key=msg.routing_key or "",
+                    )
+                    self.copied += 1
+
+            await q.consume(copy)
             self._ready.set()
-            async with q.iterator() as it:
-                while not self._stop.is_set():
-                    try:
-                        msg = await asyncio.wait_for(it.__anext__(), 0.5)
-                    except TimeoutError:
-                        continue
-                    async with msg.process():
-                        if (msg.headers or {}).get("x-drill-copy"):
-                            continue
-                        await ex.publish(
-                            aio_pika.Message(msg.body, message_id=msg.message_id, content_type=msg.content_type,
-                                             headers={**(msg.headers or {}), "x-drill-copy": 1},
-                                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                            routing_key=msg.routing_key or "",
-                        )
-                        self.copied += 1
+            while not self._stop.is_set():
+                await asyncio.sleep(0.2)
 
     def __enter__(self) -> _Duplicator:
         self._thread.start()
