@@ -121,7 +121,7 @@ def drill_stack(private_rabbitmq, private_postgres) -> Iterator[IsolatedStack]:
             "REELHOUSE_RETRY_BACKOFF_MAX_SECONDS": "4",
             "REELHOUSE_JOB_LEASE_SECONDS": "6",
             "REELHOUSE_REAPER_INTERVAL_SECONDS": "1",
-            "REELHOUSE_STUCK_VIDEO_SECONDS": "30",
+            "REELHOUSE_STUCK_VIDEO_SECONDS": "15",
             "REELHOUSE_STUCK_SWEEPER_INTERVAL_SECONDS": "2",
             "REELHOUSE_STACK_RESTART_BACKOFF_SECONDS": "0.5",
             "REELHOUSE_STACK_RESTART_BACKOFF_MAX_SECONDS": "4",
@@ -286,3 +286,58 @@ def test_every_event_delivered_twice(drill_stack, client, clips):
         _run_drill("every-event-twice", drill_stack, client, clips, lambda: None)
     print(f"drill every-event-twice: {dup.copied} events delivered a second time")
     assert dup.copied >= CLIPS * 5  # at least created, upload_started, uploaded, started, completed per video
+
+
+def _queue_purge(amqp_url: str, queue: str, at_least: int, timeout: float = 60) -> int:
+    """Wait until ``queue`` holds ``at_least`` ready messages, then purge it; returns how many went."""
+    import aio_pika
+
+    async def _go() -> int:
+        conn = await aio_pika.connect(amqp_url)
+        async with conn:
+            ch = await conn.channel()
+            deadline = time.monotonic() + timeout
+            while True:
+                q = await ch.declare_queue(queue, passive=True)
+                if (q.declaration_result.message_count or 0) >= at_least or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            result = await q.purge()
+            return result.message_count
+
+    return asyncio.run(_go())
+
+
+def test_a_lost_transcode_request_is_redriven_by_the_sweeper(drill_stack, client, clips):
+    import httpx
+
+    settings = drill_stack.settings()
+    base = int(drill_stack.env_overrides["REELHOUSE_STACK_PORT_BASE"])
+    workers = [f"http://127.0.0.1:{base + 3 + 10 * i}/admin/consumer" for i in range(2)]
+    for w in workers:
+        httpx.post(f"{w}/pause", timeout=10).raise_for_status()
+    try:
+        ids = _upload_all(client, clips[:2], "lost-request")
+        lost = _queue_purge(settings.amqp_url, f"{settings.queue_prefix}transcoder", at_least=2)
+    finally:
+        for w in workers:
+            httpx.post(f"{w}/resume", timeout=10).raise_for_status()
+    began = time.monotonic()
+    deadline = began + RECOVERY_BOUND_SECONDS
+    statuses = _statuses(client, ids)
+    while time.monotonic() < deadline and any(s not in ("READY", "FAILED") for s in statuses.values()):
+        time.sleep(1)
+        statuses = _statuses(client, ids)
+    print(f"\ndrill lost-transcode-request: videos in flight {len(ids)}/{len(ids)} ({lost} requests purged), "
+          f"videos READY {sum(s == 'READY' for s in statuses.values())}/{len(ids)}, "
+          f"time to recover {time.monotonic() - began:.1f} s (the sweeper waits "
+          f"{drill_stack.env_overrides['REELHOUSE_STUCK_VIDEO_SECONDS']} s of silence)")
+    assert lost >= 2
+    assert statuses == {vid: "READY" for vid in ids}, statuses
+    history = _gallery_rows(drill_stack, "SELECT video_id::text, from_status, to_status, cause FROM video_transitions "
+                                         "WHERE video_id = ANY(%s::uuid[]) ORDER BY id", (ids,))
+    for vid in ids:
+        assert [(f, t) for v, f, t, _ in history if v == vid] == FULL_PATH
+    redriven = _gallery_rows(drill_stack, "SELECT count(*) FROM outbox WHERE envelope->>'type' = 'reelhouse.video.redrive_requested.v1' "
+                                          "AND envelope->>'subject' = ANY(%s)", (ids,))[0][0]
+    assert redriven >= len(ids)
