@@ -168,6 +168,13 @@ def _statuses(client: ReelhouseClient, ids: list[str]) -> dict[str, str]:
     return out
 
 
+def _wait_stack_ready(stack: IsolatedStack, timeout: float = 120) -> None:
+    """Block until every process of ``stack`` answers its readiness check (``stack.py wait``)."""
+    done = subprocess.run([sys.executable, str(ROOT / "deploy" / "local" / "stack.py"), "wait", "--timeout", str(timeout)],
+                          env=stack.env, capture_output=True, text=True, timeout=timeout + 30)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def _run_drill(name: str, stack: IsolatedStack, client: ReelhouseClient, clips: list[Path], fault: Callable[[], None]) -> None:
     """Upload the clips, inject ``fault`` while they are in flight, then check the outcome and print
     the figures."""
@@ -181,6 +188,7 @@ def _run_drill(name: str, stack: IsolatedStack, client: ReelhouseClient, clips: 
     while time.monotonic() < deadline and any(s not in ("READY", "FAILED") for s in statuses.values()):
         time.sleep(1)
         statuses = _statuses(client, ids)
+    _wait_stack_ready(stack)  # recovered = every video done AND every process answering its readiness check
     recovered = time.monotonic()
     ready = sum(s == "READY" for s in statuses.values())
     print(f"\ndrill {name}: videos in flight {in_flight}/{len(ids)}, videos READY {ready}/{len(ids)}, "
@@ -314,6 +322,7 @@ def test_a_lost_transcode_request_is_redriven_by_the_sweeper(drill_stack, client
     settings = drill_stack.settings()
     base = int(drill_stack.env_overrides["REELHOUSE_STACK_PORT_BASE"])
     workers = [f"http://127.0.0.1:{base + 3 + 10 * i}/admin/consumer" for i in range(2)]
+    _wait_stack_ready(drill_stack)
     for w in workers:
         httpx.post(f"{w}/pause", timeout=10).raise_for_status()
     try:

@@ -25,10 +25,6 @@ from supervisor import Program, Supervisor, read_pids  # noqa: E402
 pytestmark = pytest.mark.unit
 
 
-class _Out(io.StringIO):
-    """Thread-safe enough for the supervisor's locked writes; read with getvalue()."""
-
-
 def _serves(port: int) -> bool:
     try:
         return httpx.get(f"http://127.0.0.1:{port}/", timeout=1).status_code == 200
@@ -38,7 +34,7 @@ def _serves(port: int) -> bool:
 
 def test_a_killed_process_is_restarted_and_serves_again(tmp_path):
     port = free_port()
-    out = _Out()
+    out = io.StringIO()  # the supervisor serialises its writes
     pids = tmp_path / "pids.json"
     sup = Supervisor(
         [Program("web", [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)]),
@@ -65,7 +61,7 @@ def test_a_killed_process_is_restarted_and_serves_again(tmp_path):
 
 
 def test_a_crash_loop_backs_off_exponentially(tmp_path):
-    out = _Out()
+    out = io.StringIO()  # the supervisor serialises its writes
     sup = Supervisor([Program("crashy", [sys.executable, "-c", "raise SystemExit(3)"])], out=out, backoff_base=0.1, backoff_max=0.4)
     runner = threading.Thread(target=sup.run)
     runner.start()

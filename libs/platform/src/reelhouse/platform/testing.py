@@ -517,7 +517,8 @@ class PrivatePostgres:
 
     ``url`` is its SQLAlchemy URL. :meth:`stop` (fast shutdown: every connection is closed) and
     :meth:`start` make an outage; the data survives. As root (initdb refuses root) the cluster runs as
-    the ``postgres`` user (``REELHOUSE_PG_DRILL_USER``) in a folder of its own under the temp directory,
+    the ``postgres`` user (else ``nobody``; ``REELHOUSE_PG_DRILL_USER`` names another) in a folder of its
+    own under the temp directory,
     removed by :meth:`destroy`. Raises ``RuntimeError`` when a command fails.
     """
 
@@ -530,7 +531,8 @@ class PrivatePostgres:
         if os.geteuid() == 0:  # initdb refuses root: run the cluster as the unprivileged "postgres" user
             import pwd
 
-            user = pwd.getpwnam(os.environ.get("REELHOUSE_PG_DRILL_USER", "postgres"))
+            names = [os.environ["REELHOUSE_PG_DRILL_USER"]] if os.environ.get("REELHOUSE_PG_DRILL_USER") else ["postgres", "nobody"]
+            user = next(u for u in (_user_or_none(pwd, n) for n in names) if u is not None)
             base_dir = self._own_dir = Path(tempfile.mkdtemp(prefix="reelhouse-drill-pg-"))  # a folder that user can reach
             os.chown(base_dir, user.pw_uid, user.pw_gid)
             self._as = ["runuser", "-u", user.pw_name, "--"]
@@ -567,6 +569,13 @@ class PrivatePostgres:
             pass
         if self._own_dir is not None:
             shutil.rmtree(self._own_dir, ignore_errors=True)
+
+
+def _user_or_none(pwd, name: str):  # noqa: ANN001, ANN202
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        return None
 
 
 def postgres_bin_dir() -> Path | None:
