@@ -62,8 +62,9 @@ bench-live: setup infra  ## live ingest latency figures
 bench-chat: setup infra  ## chat memory per connection and delivery throughput/latency
 	$(PY) bench/chat_bench.py
 
-schemas:  ## regenerate the committed JSON Schemas and AsyncAPI document from the code
+schemas:  ## regenerate the committed event JSON Schemas, AsyncAPI document and the merged OpenAPI document
 	$(PY) -m reelhouse.contracts.generate
+	$(PY) tools/openapi.py
 
 lint:
 	$(PY) -m ruff check .

@@ -49,6 +49,15 @@ NJS_CANDIDATES = ("/usr/lib/nginx/modules/ngx_http_js_module.so", "/usr/share/ng
 RTMP_CANDIDATES = ("/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so")
 
 
+#: The laptop stack's edge limits (EdgeSettings' defaults are the Kubernetes base's).
+LAPTOP_EDGE_LIMITS = {
+    "REELHOUSE_EDGE_API_RATE_PER_SECOND": "500",
+    "REELHOUSE_EDGE_API_BURST": "1000",
+    "REELHOUSE_EDGE_API_CONNECTIONS_PER_ADDRESS": "512",
+    "REELHOUSE_EDGE_WS_CONNECTIONS_PER_ADDRESS": "4096",
+}
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Ports and paths of one local stack."""
@@ -113,6 +122,10 @@ def base_env(cfg: StackConfig) -> dict[str, str]:
     # The local stack is a dev stack: the gallery mounts the dev sign-in endpoint (POST /api/dev/token)
     # the web app's sign-in page uses. Nothing else sets this (it defaults to off).
     env.setdefault("REELHOUSE_DEV_TOKEN_ENDPOINT", "true")
+    # Edge limits per client address (docs/security.md, "Edge limits"): on a laptop every browser tab,
+    # test and benchmark comes from 127.0.0.1, so the stack allows far more than the Kubernetes base.
+    for name, value in LAPTOP_EDGE_LIMITS.items():
+        env.setdefault(name, value)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -143,9 +156,11 @@ def web_root_dir() -> Path:
 
 def render_edge(cfg: StackConfig, env: dict[str, str]) -> tuple[Path, Path]:
     """Render the nginx edge config into ``<run_dir>/edge``; returns (prefix, conf path)."""
-    from reelhouse.platform.settings import PlatformSettings
+    from reelhouse.platform.settings import EdgeSettings, PlatformSettings
 
     settings = PlatformSettings(**{})  # reads REELHOUSE_* from os.environ (set by prepare_databases)
+    # CORS allowlist and limits from this stack's environment (unknown REELHOUSE_EDGE_* names are ignored)
+    edge = EdgeSettings(**{k.removeprefix("REELHOUSE_EDGE_").lower(): v for k, v in env.items() if k.startswith("REELHOUSE_EDGE_")})
     njs = next((p for p in NJS_CANDIDATES if Path(p).exists()), None)
     if njs is None:
         raise SystemExit("nginx njs module not found: install libnginx-mod-http-js (make setup)")
@@ -175,6 +190,8 @@ def render_edge(cfg: StackConfig, env: dict[str, str]) -> tuple[Path, Path]:
             "CHAT_UPSTREAM": f"127.0.0.1:{ports['chat']}",
             "CHAT_UPSTREAM_2": f"127.0.0.1:{ports.get('chat-2', ports['chat'])}",
             "WEB_ROOT": str(web_root),
+            "EDGE_FILES_DIR": str(NGINX_DIR),
+            **edge.template_values(),
         },
     )
     return prefix, conf

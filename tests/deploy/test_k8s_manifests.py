@@ -124,8 +124,24 @@ def test_edge_and_ingest_run_the_laptop_stack_templates(k8s, dev_objects):
     assert maps["edge-nginx"]["data"]["edge.conf.template"] == (local / "edge.conf.template").read_text()
     assert maps["edge-nginx"]["data"]["playback.js"] == (local / "playback.js").read_text()
     assert maps["ingest-nginx"]["data"]["rtmp.conf.template"] == (local / "rtmp.conf.template").read_text()
+    # the API document and its page, and the CORS module, ship in the same ConfigMap
+    for name in ("cors.js", "openapi.json", "api-docs.html"):
+        assert maps["edge-nginx"]["data"][name] == (local / name).read_text(), name
     problems = k8s.check_nginx_templates(dev_objects, ROOT)
     assert problems == [], _fmt(problems)
+
+
+def test_edge_settings_in_the_cluster_are_the_documented_defaults(dev_objects):
+    """edge-config (CORS allowlist, limits per address) holds EdgeSettings' defaults, which the template
+    gets as the same values on a laptop (docs/security.md, "Edge limits")."""
+    from reelhouse.platform.settings import EdgeSettings
+
+    maps = {o["metadata"]["name"].rsplit("-", 1)[0]: o for o in dev_objects if o["kind"] == "ConfigMap"}
+    data = maps["edge-config"]["data"]
+    defaults = EdgeSettings.model_construct()
+    assert {k.removeprefix("REELHOUSE_EDGE_").lower() for k in data} == set(EdgeSettings.model_fields)
+    for key, value in data.items():
+        assert str(getattr(defaults, key.removeprefix("REELHOUSE_EDGE_").lower())) == value, key
 
 
 def test_keda_objects_resolve_in_the_dev_overlay(k8s, dev_objects):

@@ -29,6 +29,7 @@ from reelhouse.platform.messaging.consumer import EventConsumer, HandlerSpec, co
 from reelhouse.platform.messaging.outbox import OutboxRelay
 from reelhouse.platform.messaging.pruning import MessagingPruner
 from reelhouse.platform.messaging.topology import ServiceQueues
+from reelhouse.platform.openapi import install_openapi
 from reelhouse.platform.problems import install_problem_handlers, problem_response
 from reelhouse.platform.settings import PlatformSettings
 
@@ -156,6 +157,7 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
     app.state.settings = settings
     app.state.definition = defn
     install_problem_handlers(app)
+    install_openapi(app)  # errors declared as problem+json with their codes (reelhouse.platform.openapi)
     app.add_middleware(RejectNulMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
