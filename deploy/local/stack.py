@@ -21,6 +21,8 @@ chat replicas +5, +15), ``REELHOUSE_STACK_EDGE_PORT`` (8080), ``REELHOUSE_STACK_
 ``REELHOUSE_STACK_RTMP_PORT`` (1935; the ingest's control port is the port base + 6),
 ``REELHOUSE_STACK_WEB_ROOT`` (the web app the edge serves at ``/``; default ``frontend/dist``).
 The stack runs in dev mode: ``REELHOUSE_DEV_TOKEN_ENDPOINT`` defaults to true (dev sign-in).
+The edge's CORS allowlist and limits per client address are ``REELHOUSE_EDGE_*`` (``EdgeSettings``;
+docs/settings.md, "The edge"); the limits default to :data:`LAPTOP_EDGE_LIMITS` here.
 """
 
 from __future__ import annotations
