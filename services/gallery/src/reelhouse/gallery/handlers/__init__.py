@@ -31,7 +31,7 @@ from reelhouse.contracts.events import (
     VideoUploadFailedV1,
     VideoUploadStartedV1,
 )
-from reelhouse.gallery.adapters import webhooks
+from reelhouse.gallery.adapters import metrics, webhooks
 from reelhouse.gallery.adapters.db import Video, VideoAsset, utcnow
 from reelhouse.gallery.domain.lifecycle import IllegalTransition, VideoStatus, check_transition, path_to
 from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, RetryLater
@@ -112,6 +112,7 @@ async def on_upload_failed(ctx: HandlerContext, event: VideoUploadFailedV1) -> N
         video.fail_reason = f"UPLOAD_{event.reason}"
         ctx.session.add(video)
         await webhooks.enqueue(ctx.session, video.owner_id, "video.failed", video_failed_data(video))
+        metrics.video_failed(video.fail_reason)
 
 
 async def on_transcode_started(ctx: HandlerContext, event: TranscodeStartedV1) -> None:
@@ -167,6 +168,7 @@ async def on_transcode_completed(ctx: HandlerContext, event: TranscodeCompletedV
     video.fail_reason = None
     video.fail_detail = None
     ctx.session.add(video)
+    metrics.VIDEOS_READY.inc()
     await webhooks.enqueue(
         ctx.session,
         video.owner_id,
@@ -189,6 +191,7 @@ async def on_transcode_failed(ctx: HandlerContext, event: TranscodeFailedV1) -> 
         video.transcode_attempt = max(video.transcode_attempt, event.attempt)
         ctx.session.add(video)
         await webhooks.enqueue(ctx.session, video.owner_id, "video.failed", video_failed_data(video))
+        metrics.video_failed(video.fail_reason)
 
 
 def video_failed_data(video: Video) -> dict:

@@ -43,6 +43,7 @@ from reelhouse.contracts.events import (
 from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, classify_failure
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.transcoder.adapters import ffmpeg as ff
+from reelhouse.transcoder.adapters import metrics
 from reelhouse.transcoder.adapters.db import DeletedVideo, TranscodeJob, utcnow
 from reelhouse.transcoder.adapters.storage import MediaStore, SourceMissing
 from reelhouse.transcoder.domain.ladder import (
@@ -136,6 +137,8 @@ async def _finish_failed(ctx: HandlerContext, job: TranscodeJob, reason: str, de
             ctx.envelope.correlationid,
         )
     log.warning("transcode.failed", job_id=str(job.id), reason=reason, detail=detail[:300])
+    metrics.JOBS.labels("failed").inc()
+    metrics.FAILURES.labels(metrics.bounded_reason(reason)).inc()
 
 
 async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: str, source_key: str) -> None:
@@ -159,6 +162,8 @@ async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: st
         await jobs.release(job.id, job.message, attempt=job.attempt)
         await jobs.unhold()
         return
+    if job.attempt == 1:  # a retried job's wait would count its earlier attempts too
+        metrics.observe_claimed(ctx.envelope.time)
     jobs.run(job.id, lambda cancel: _execute(ctx, job, cancel))
 
 
@@ -286,6 +291,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
                 ctx.envelope.correlationid,
             )
         await asyncio.to_thread(store.delete_prefix, f"videos/{video_id}", prefix)
+        metrics.observe_completed(elapsed, info.duration_seconds, len(renditions))
         log.info(
             "transcode.completed", job_id=str(job.id), video_id=str(video_id), seconds=round(elapsed, 2),
             phases={k: round(v, 2) for k, v in phases.items()}, ffmpeg_cpu_seconds=round(hls.cpu_seconds or 0.0, 1),
