@@ -9,7 +9,7 @@ from prometheus_client import Counter
 VIDEOS_READY = Counter("reelhouse_videos_ready_total", "Videos that reached READY.")
 VIDEOS_FAILED = Counter("reelhouse_videos_failed_total", "Videos that reached FAILED, by failReason.", ["reason"])
 
-#: failReason values a label may carry (seed 003's codes plus the upload failures); others are OTHER.
+#: failReason values a label may carry (docs/api.md's codes plus the upload failures); others are OTHER.
 KNOWN_REASONS = frozenset({
     "UNSUPPORTED_MEDIA", "UNSUPPORTED_FORMAT", "NO_VIDEO_STREAM", "CORRUPT_SOURCE", "UNSUPPORTED_CODEC",
     "TRANSCODE_ERROR", "TIMEOUT", "SOURCE_MISSING", "WORKER_LOST", "SOURCE_TOO_LONG", "RESOLUTION_TOO_HIGH",
