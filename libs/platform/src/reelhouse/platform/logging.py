@@ -8,6 +8,18 @@ import sys
 import structlog
 
 
+def add_trace_id(_logger: object, _method: str, event: dict) -> dict:
+    """structlog processor: the current span's ``trace_id`` (32 hex digits) on every line logged inside
+    a traced request or event handling (docs/observability.md)."""
+    if "trace_id" not in event:
+        from reelhouse.platform.tracing import current_trace_id
+
+        trace_id = current_trace_id()
+        if trace_id is not None:
+            event["trace_id"] = trace_id
+    return event
+
+
 def configure_logging(service: str, level: str = "INFO", json: bool = False) -> None:
     """Configure structlog and the stdlib root logger once per process; binds ``service`` to every line."""
     lvl = getattr(logging, level.upper(), logging.INFO)
@@ -18,6 +30,7 @@ def configure_logging(service: str, level: str = "INFO", json: bool = False) -> 
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_id,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso"),
             renderer,

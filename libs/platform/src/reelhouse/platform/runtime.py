@@ -30,6 +30,7 @@ from reelhouse.platform.messaging.outbox import OutboxRelay
 from reelhouse.platform.messaging.pruning import MessagingPruner
 from reelhouse.platform.messaging.topology import ServiceQueues
 from reelhouse.platform.metrics import HttpMetricsMiddleware, MessagingMetrics
+from reelhouse.platform.tracing import configure_tracing, instrument_app
 from reelhouse.platform.problems import install_problem_handlers, problem_response
 from reelhouse.platform.settings import PlatformSettings
 
@@ -172,6 +173,7 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(HttpMetricsMiddleware, service=defn.name)
+    instrument_app(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -262,6 +264,7 @@ def run_cli(build: Callable[[PlatformSettings | None], ServiceDefinition], argv:
     args = parser.parse_args(argv)
     defn = build(None)
     configure_logging(defn.name, defn.settings.log_level, defn.settings.log_json)
+    configure_tracing(defn.name)
     if args.cmd == "migrate":
         defn.prepare_database()
         log.info("service.migrated", service=defn.name)

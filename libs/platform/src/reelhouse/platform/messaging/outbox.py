@@ -24,18 +24,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelhouse.contracts import CloudEvent
 from reelhouse.contracts.events import EventPayload
 from reelhouse.platform.messaging.schema import OUTBOX_CHANNEL, outbox
+from reelhouse.platform.tracing import trace_attributes
 
 log = structlog.get_logger(__name__)
 
 
 def make_envelope(payload: EventPayload, source: str, correlation_id: str | None = None) -> CloudEvent:
-    """Wrap ``payload`` in a CloudEvents envelope (type from the payload class, subject = entity id)."""
+    """Wrap ``payload`` in a CloudEvents envelope (type from the payload class, subject = entity id,
+    ``traceparent``/``tracestate`` of the current span: :func:`reelhouse.platform.tracing.trace_attributes`)."""
     return CloudEvent(
         source=source,
         type=payload.event_type,
         subject=payload.subject(),
         correlationid=correlation_id,
         data=payload.model_dump(mode="json", by_alias=True),
+        **trace_attributes(),
     )
 
 
