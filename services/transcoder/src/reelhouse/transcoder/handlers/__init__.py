@@ -61,6 +61,11 @@ log = structlog.get_logger(__name__)
 SOURCE = "/reelhouse/transcoder"
 PROGRESS_MIN_INTERVAL_SECONDS = 2.0
 """transcode.progress is published at most this often per job (plus 100 % at the end)."""
+
+DOWNLOAD_SHARE_PERCENT = 1.0
+"""Share of a job's percent given to fetching the source (the pass gets the rest): a 1 GB source takes
+seconds to fetch against minutes to encode, and the percent must move while it arrives too
+(docs/transcoding.md, "Liveness and progress of the pass")."""
 RETRY_BACKOFF_MAX_SECONDS = 60.0
 
 
@@ -205,11 +210,17 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
         async with ctx.db.session() as session:
             await add_event(session, TranscodeProgressV1(video_id=video_id, job_id=job.id, attempt=job.attempt, percent=min(100.0, max(0.0, percent))), SOURCE, ctx.envelope.correlationid)
 
-    def on_progress(percent: float) -> None:
+    def report(overall: float) -> None:
         now = time.monotonic()
-        if now - last_progress[0] >= PROGRESS_MIN_INTERVAL_SECONDS and percent < 100:
+        if now - last_progress[0] >= PROGRESS_MIN_INTERVAL_SECONDS and overall < 100:
             last_progress[0] = now
-            asyncio.run_coroutine_threadsafe(_progress(percent), loop)
+            asyncio.run_coroutine_threadsafe(_progress(overall), loop)
+
+    def on_download(fraction: float) -> None:  # from boto3's transfer threads
+        report(DOWNLOAD_SHARE_PERCENT * fraction)
+
+    def on_progress(percent: float) -> None:  # the ffmpeg pass's own percent (0..100)
+        report(DOWNLOAD_SHARE_PERCENT + percent * (100.0 - DOWNLOAD_SHARE_PERCENT) / 100.0)
 
     def check_cancel() -> None:
         if cancel.is_set():
@@ -217,7 +228,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
 
     try:
         source = work / "source"
-        await asyncio.to_thread(store.download, bucket, source_key, source)
+        await asyncio.to_thread(store.download, bucket, source_key, source, on_download)
         mark("download")
         check_cancel()
         info = await asyncio.to_thread(ff.probe, source)
