@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import structlog
 from fastapi import APIRouter
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -28,11 +29,12 @@ def _samples(client, name: str, **labels: str) -> list[float]:
     return out
 
 
-def test_requests_outbox_dead_letters_and_readiness_are_exported(platform_settings, migrations_dir):
+def test_requests_outbox_dead_letters_and_readiness_are_exported(platform_settings, migrations_dir, capsys):
     router = APIRouter()
 
     @router.get("/api/things/{thing_id}")
     async def get_thing(thing_id: str) -> dict:
+        structlog.get_logger("test").info("thing.read", thing=thing_id)
         return {"id": thing_id}
 
     async def refuse(ctx, event: VideoDeletedV1) -> None:  # noqa: ANN001
@@ -52,6 +54,11 @@ def test_requests_outbox_dead_letters_and_readiness_are_exported(platform_settin
         counts = _samples(client, "reelhouse_http_request_duration_seconds_count", service=name, route="/api/things/{thing_id}")
         assert counts == [3.0]
         assert not [s for s in client.get("/metrics/").text.splitlines() if "/api/things/a" in s]
+        # the request id the edge set is on the route's log lines and echoed; one is made when missing
+        echoed = client.get("/api/things/d", headers={"X-Request-Id": "edge-req-42"})
+        assert echoed.headers["x-request-id"] == "edge-req-42"
+        assert "request_id=edge-req-42" in capsys.readouterr().out
+        assert len(client.get("/api/things/e", headers={"X-Request-Id": "bad id!"}).headers["x-request-id"]) == 32
 
         publish_event(platform_settings, VideoDeletedV1(video_id=uuid.uuid4()))
         wait_until(lambda: queue_depth(platform_settings, defn.queues.dlq) == 1, 15, message="dead-lettered")

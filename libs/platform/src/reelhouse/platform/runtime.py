@@ -24,7 +24,7 @@ from prometheus_client import make_asgi_app
 from reelhouse.contracts import routing_key_for
 from reelhouse.platform.api import RejectNulMiddleware
 from reelhouse.platform.db import Database, _libpq_conninfo, ensure_database, migrate
-from reelhouse.platform.logging import configure_logging
+from reelhouse.platform.logging import RequestIdMiddleware, configure_logging
 from reelhouse.platform.messaging.consumer import EventConsumer, HandlerSpec, connect_and_declare
 from reelhouse.platform.messaging.outbox import OutboxRelay
 from reelhouse.platform.messaging.pruning import MessagingPruner
@@ -173,6 +173,7 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
     install_problem_handlers(app)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(HttpMetricsMiddleware, service=defn.name)
+    app.add_middleware(RequestIdMiddleware)
     instrument_app(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -302,7 +302,7 @@ class EventConsumer:
             await msg.ack()
             return
 
-        structlog.contextvars.bind_contextvars(event_id=envelope.id, event_type=envelope.type)
+        structlog.contextvars.bind_contextvars(event_id=envelope.id, event_type=envelope.type, request_id=envelope.correlationid)
         span_scope = consumer_span(envelope.type, envelope.id, self.service, data)
         span = span_scope.__enter__()
         try:
@@ -338,7 +338,7 @@ class EventConsumer:
             await msg.ack()
         finally:
             span_scope.__exit__(None, None, None)
-            structlog.contextvars.unbind_contextvars("event_id", "event_type")
+            structlog.contextvars.unbind_contextvars("event_id", "event_type", "request_id")
 
 
 def _channel(prefetch: int):  # noqa: ANN202
