@@ -121,6 +121,7 @@ def base_env(cfg: StackConfig) -> dict[str, str]:
     env.setdefault("REELHOUSE_EDGE_BASE_URL", cfg.edge_url)
     env.setdefault("REELHOUSE_RTMP_INGEST_URL", f"rtmp://127.0.0.1:{cfg.rtmp_port}/live")
     env.setdefault("REELHOUSE_RTMP_CONTROL_URL", f"http://127.0.0.1:{cfg.rtmp_control_port}/control")
+    env.setdefault("REELHOUSE_RTMP_RECORD_DIR", str(cfg.run_dir / "ingest" / "recordings"))  # render_ingest's
     # The local stack is a dev stack: the gallery mounts the dev sign-in endpoint (POST /api/dev/token)
     # the web app's sign-in page uses. Nothing else sets this (it defaults to off).
     env.setdefault("REELHOUSE_DEV_TOKEN_ENDPOINT", "true")
@@ -212,7 +213,7 @@ def render_ingest(cfg: StackConfig, edge_prefix: Path) -> tuple[Path, Path]:
         raise SystemExit("nginx rtmp module not found: install libnginx-mod-rtmp (make setup)")
     prefix = cfg.run_dir / "ingest"
     hls = edge_prefix / "live-hls"
-    recordings = prefix / "recordings"
+    recordings = Path(os.environ.get("REELHOUSE_RTMP_RECORD_DIR") or prefix / "recordings")
     for d in (prefix, hls, recordings):
         d.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"

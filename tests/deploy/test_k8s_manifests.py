@@ -39,6 +39,24 @@ def test_raw_manifests_match_kubernetes_and_keda_schemas(k8s, raw_objects):
     assert problems == [], _fmt(problems)
 
 
+def test_only_the_edge_and_the_ingest_may_reach_the_streaming_pods(raw_objects):
+    """The ingest callbacks (/internal/rtmp) are open to the edge and the ingest only (issue 10 item 7)."""
+    objects = _objects(raw_objects)
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    pods = {o["metadata"]["name"]: o["spec"]["template"]["metadata"]["labels"] for o in objects if o["kind"] == "Deployment"}
+
+    def selects(selector: dict, labels: dict) -> bool:
+        return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+    guarding = [p for p in policies if selects(p["spec"]["podSelector"], pods["streaming"])]
+    assert len(guarding) == 1 and guarding[0]["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = guarding[0]["spec"]["ingress"]
+    assert all(set(peer) == {"podSelector"} for peer in rule["from"])  # no namespace or IP block opens it wider
+    admitted = {name for name, labels in pods.items() if any(selects(peer["podSelector"], labels) for peer in rule["from"])}
+    assert admitted == {"edge", "ingest"}
+    assert [p["port"] for p in rule["ports"]] == ["http"]
+
+
 def test_raw_pods_are_hardened_with_resources_and_probes(k8s, raw_objects):
     problems = k8s.check_pods(_objects(raw_objects)) + k8s.check_service_probes(_objects(raw_objects))
     assert problems == [], _fmt(problems)

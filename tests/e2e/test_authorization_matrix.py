@@ -4,7 +4,7 @@ id, another user's object answers 404 or 403, never its data, and changes nothin
 
 The routes come from the document the edge serves (``/api/openapi.json``), so a new route with an id is
 checked as soon as it exists; a path parameter this test does not know fails it. Alice owns a private
-video, an upload session and a live stream with its chat room; Bob (signed in) and an anonymous client
+video, an upload session, a live stream with its chat room and a webhook; Bob (signed in) and an anonymous client
 try every route on them with a valid body, so only authorization can refuse them.
 """
 
@@ -29,6 +29,7 @@ BODIES = {
     "replaceStream": {"title": "taken over"},
     "banChatUser": {"userId": "carol"},
     "updateChatSettings": {"slowModeSeconds": 30},
+    "updateWebhook": {"description": "taken over"},
 }
 # A live stream's chat is public by design (docs/api.md, "Chat"): anyone signed in may read it and get a
 # WebSocket ticket; moderating it stays with the owner and the moderators the owner names.
@@ -45,6 +46,8 @@ def alice_objects(stack, make_client) -> dict:
     session = alice.create_upload(video["id"])
     stream = alice.request("POST", "/api/streams", json={"title": title, "recordingEnabled": False})
     alice.request("POST", f"/api/streams/{stream['id']}/start")
+    hook_url = f"http://127.0.0.1:9/alice-{uuid.uuid4().hex[:8]}"  # never called here
+    webhook = alice.request("POST", "/api/webhooks", json={"url": hook_url, "description": title})
     deadline = time.monotonic() + 30
     while alice.http.get(f"/api/streams/{stream['id']}/chat").status_code != 200:  # stream.started reached chat
         assert time.monotonic() < deadline, "the chat room never opened"
@@ -52,13 +55,15 @@ def alice_objects(stack, make_client) -> dict:
     return {
         "client": alice,
         "title": title,
-        "secrets": [title, stream["ingest"]["streamKey"], video["ownerId"]],
+        "secrets": [title, stream["ingest"]["streamKey"], video["ownerId"], hook_url, webhook["secret"]],
         "ids": {
             "video_id": video["id"],
             "sid": session["uploadSessionId"],
             "stream_id": stream["id"],
             "message_id": str(uuid.uuid4()),
             "user_id": "carol",
+            "endpoint_id": webhook["id"],
+            "delivery_id": str(uuid.uuid4()),
         },
     }
 
@@ -103,7 +108,8 @@ def test_another_user_gets_404_or_403_on_every_route_with_an_id_never_data(stack
             assert secret not in response.text, (where, "leaks", secret)
         checked.append(op["operationId"])
     assert {"getVideo", "updateVideo", "deleteVideo", "getPlayback", "getUpload", "completeUpload", "getStream",
-            "getStreamIngest", "rotateStreamKey", "stopStream", "banChatUser", "addChatModerator"} <= set(checked)  # fmt: skip
+            "getStreamIngest", "rotateStreamKey", "stopStream", "banChatUser", "addChatModerator", "getWebhook",
+            "rotateWebhookSecret", "listWebhookDeliveries"} <= set(checked)  # fmt: skip
 
     # ...and nothing of Alice's changed
     alice = alice_objects["client"]
@@ -115,6 +121,7 @@ def test_another_user_gets_404_or_403_on_every_route_with_an_id_never_data(stack
     assert alice.request("GET", f"/api/streams/{ids['stream_id']}/chat/bans")["items"] == []
     assert alice.request("GET", f"/api/streams/{ids['stream_id']}/chat/moderators")["items"] == []
     assert alice.request("GET", f"/api/streams/{ids['stream_id']}/chat")["slowModeSeconds"] == 0
+    assert alice.request("GET", f"/api/webhooks/{ids['endpoint_id']}")["description"] == alice_objects["title"]
 
 
 def test_without_a_token_every_route_with_an_id_is_refused(stack, alice_objects) -> None:

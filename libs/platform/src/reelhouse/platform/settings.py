@@ -66,6 +66,9 @@ class PlatformSettings(BaseSettings):
     """Inbox rows (processed event ids) older than this are deleted; keep it well above
     ``retry_window_seconds``, the longest time a duplicate of a processed event can still arrive."""
     messaging_prune_interval_seconds: float = Field(default=300.0, gt=0)
+    metrics_interval_seconds: float = Field(default=15.0, gt=0)
+    """How often the outbox backlog, queue depths and readiness gauges are sampled (seconds;
+    docs/observability.md)."""
     """How often each service prunes its outbox and inbox."""
 
     s3_endpoint_url: str = "http://127.0.0.1:9000"

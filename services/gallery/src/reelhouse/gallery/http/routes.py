@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.contracts.events import VideoCreatedV1, VideoDeletedV1, VideoRetryRequestedV1, VideoUpdatedV1
+from reelhouse.gallery.adapters import webhooks
 from reelhouse.gallery.adapters.db import Video, VideoAsset, utcnow
 from reelhouse.gallery.domain.lifecycle import IllegalTransition, VideoStatus, check_transition
 from reelhouse.gallery.domain.validation import ValidationFailure, normalize_mime, validate_source
@@ -276,6 +277,7 @@ async def delete_video(video_id: uuid.UUID, request: Request, user: CurrentUser)
         await session.execute(delete(VideoAsset).where(VideoAsset.video_id == video_id))
         await session.delete(video)
         await add_event(session, VideoDeletedV1(video_id=video_id, owner_id=video.owner_id), SOURCE, request.headers.get("x-request-id"))
+        await webhooks.enqueue(session, video.owner_id, "video.deleted", {"videoId": str(video_id)})
     return Response(status_code=204)
 
 

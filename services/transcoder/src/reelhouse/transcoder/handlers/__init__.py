@@ -43,6 +43,7 @@ from reelhouse.contracts.events import (
 from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, classify_failure
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.transcoder.adapters import ffmpeg as ff
+from reelhouse.transcoder.adapters import metrics
 from reelhouse.transcoder.adapters.db import DeletedVideo, TranscodeJob, utcnow
 from reelhouse.transcoder.adapters.storage import MediaStore, SourceMissing
 from reelhouse.transcoder.domain.ladder import (
@@ -60,6 +61,11 @@ log = structlog.get_logger(__name__)
 SOURCE = "/reelhouse/transcoder"
 PROGRESS_MIN_INTERVAL_SECONDS = 2.0
 """transcode.progress is published at most this often per job (plus 100 % at the end)."""
+
+DOWNLOAD_SHARE_PERCENT = 1.0
+"""Share of a job's percent given to fetching the source (the pass gets the rest): a 1 GB source takes
+seconds to fetch against minutes to encode, and the percent must move while it arrives too
+(docs/transcoding.md, "Liveness and progress of the pass")."""
 RETRY_BACKOFF_MAX_SECONDS = 60.0
 
 
@@ -136,6 +142,8 @@ async def _finish_failed(ctx: HandlerContext, job: TranscodeJob, reason: str, de
             ctx.envelope.correlationid,
         )
     log.warning("transcode.failed", job_id=str(job.id), reason=reason, detail=detail[:300])
+    metrics.JOBS.labels("failed").inc()
+    metrics.FAILURES.labels(metrics.bounded_reason(reason)).inc()
 
 
 async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: str, source_key: str) -> None:
@@ -159,6 +167,8 @@ async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: st
         await jobs.release(job.id, job.message, attempt=job.attempt)
         await jobs.unhold()
         return
+    if job.attempt == 1:  # a retried job's wait would count its earlier attempts too
+        metrics.observe_claimed(ctx.envelope.time)
     jobs.run(job.id, lambda cancel: _execute(ctx, job, cancel))
 
 
@@ -200,11 +210,17 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
         async with ctx.db.session() as session:
             await add_event(session, TranscodeProgressV1(video_id=video_id, job_id=job.id, attempt=job.attempt, percent=min(100.0, max(0.0, percent))), SOURCE, ctx.envelope.correlationid)
 
-    def on_progress(percent: float) -> None:
+    def report(overall: float) -> None:
         now = time.monotonic()
-        if now - last_progress[0] >= PROGRESS_MIN_INTERVAL_SECONDS and percent < 100:
+        if now - last_progress[0] >= PROGRESS_MIN_INTERVAL_SECONDS and overall < 100:
             last_progress[0] = now
-            asyncio.run_coroutine_threadsafe(_progress(percent), loop)
+            asyncio.run_coroutine_threadsafe(_progress(overall), loop)
+
+    def on_download(fraction: float) -> None:  # from boto3's transfer threads
+        report(DOWNLOAD_SHARE_PERCENT * fraction)
+
+    def on_progress(percent: float) -> None:  # the ffmpeg pass's own percent (0..100)
+        report(DOWNLOAD_SHARE_PERCENT + percent * (100.0 - DOWNLOAD_SHARE_PERCENT) / 100.0)
 
     def check_cancel() -> None:
         if cancel.is_set():
@@ -212,7 +228,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
 
     try:
         source = work / "source"
-        await asyncio.to_thread(store.download, bucket, source_key, source)
+        await asyncio.to_thread(store.download, bucket, source_key, source, on_download)
         mark("download")
         check_cancel()
         info = await asyncio.to_thread(ff.probe, source)
@@ -286,6 +302,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
                 ctx.envelope.correlationid,
             )
         await asyncio.to_thread(store.delete_prefix, f"videos/{video_id}", prefix)
+        metrics.observe_completed(elapsed, info.duration_seconds, len(renditions))
         log.info(
             "transcode.completed", job_id=str(job.id), video_id=str(video_id), seconds=round(elapsed, 2),
             phases={k: round(v, 2) for k, v in phases.items()}, ffmpeg_cpu_seconds=round(hls.cpu_seconds or 0.0, 1),

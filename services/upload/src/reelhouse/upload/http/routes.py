@@ -23,6 +23,7 @@ from reelhouse.platform.containers import SNIFF_BYTES, describe_content, sniff_c
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.platform.openapi import problems
 from reelhouse.platform.problems import ProblemError
+from reelhouse.upload.adapters import metrics
 from reelhouse.upload.adapters.db import UploadSession, VideoProjection, utcnow
 from reelhouse.upload.adapters.s3 import MultipartStore, StoredPart, UploadGone
 from reelhouse.upload.domain.sessions import (
@@ -223,6 +224,7 @@ async def _mark_completed(session, s: UploadSession, checksum: str, size: int, c
     s.checksum = checksum
     s.bytes_uploaded = size
     session.add(s)
+    metrics.UPLOADED_BYTES.inc(size)
     await add_event(
         session,
         VideoUploadedV1(
