@@ -21,7 +21,7 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from reelhouse.platform.testing import footage_dir
+from reelhouse.testing import footage_dir
 from reelhouse.transcoder.adapters.ffmpeg import (
     POSTER_POSITIONS,
     HlsOutput,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reelhouse.platform.testing import footage_dir, requires_tools
+from reelhouse.testing import footage_dir, requires_tools
 from reelhouse.transcoder.adapters.ffmpeg import make_storyboard, probe, storyboard_vtt
 
 pytestmark = [pytest.mark.unit, requires_tools("ffmpeg", "ffprobe")]
