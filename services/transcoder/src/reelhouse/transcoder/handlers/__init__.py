@@ -59,7 +59,7 @@ from reelhouse.transcoder.worker import JobControl
 
 log = structlog.get_logger(__name__)
 SOURCE = "/reelhouse/transcoder"
-PROGRESS_MIN_INTERVAL_SECONDS = 2.0
+PROGRESS_MIN_INTERVAL_SECONDS = 1.0
 """transcode.progress is published at most this often per job (plus 100 % at the end)."""
 
 DOWNLOAD_SHARE_PERCENT = 1.0
