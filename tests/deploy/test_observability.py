@@ -16,7 +16,7 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
-from reelhouse.platform.testing import requires_tools
+from reelhouse.testing import requires_tools
 
 pytestmark = pytest.mark.deploy
 

@@ -20,7 +20,7 @@ import pytest
 from reelhouse.client import ReelhouseClient
 from reelhouse.platform.auth import issue_token
 from reelhouse.platform.settings import PlatformSettings
-from reelhouse.platform.testing import footage_dir, skip_without_tools
+from reelhouse.testing import footage_dir, skip_without_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))

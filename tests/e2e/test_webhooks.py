@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from standardwebhooks import Webhook
 
-from reelhouse.platform.testing import footage_dir, free_port, wait_until
+from reelhouse.testing import footage_dir, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -28,7 +28,7 @@ import boto3
 import httpx
 import pytest
 
-from reelhouse.platform.testing import footage_dir, skip_without_tools
+from reelhouse.testing import footage_dir, skip_without_tools
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "deploy/k8s/base/nginx/edge.conf.template"
@@ -270,7 +270,7 @@ def s3_hostport(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``host:port`` of a SeaweedFS S3 gateway started for this session; it checks SigV4 signatures
     against the edge's keys and refuses anonymous reads, so the bucket is really private."""
     from reelhouse.platform.settings import PlatformSettings
-    from reelhouse.platform.testing import start_object_store, stop_process
+    from reelhouse.testing import start_object_store, stop_process
 
     keys = PlatformSettings(s3_access_key=ACCESS_KEY, s3_secret_key=SECRET_KEY, s3_region=REGION)
     proc, url = start_object_store(tmp_path_factory.mktemp("seaweedfs"), keys)

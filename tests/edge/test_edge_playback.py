@@ -24,7 +24,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from reelhouse.platform.signing import HmacPathSigner, SignedUrl, token
-from reelhouse.platform.testing import wait_until
+from reelhouse.testing import wait_until
 
 pytestmark = pytest.mark.service
 

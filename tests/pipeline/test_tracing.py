@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanKind
 from reelhouse.gallery.main import build_service as gallery_service
 from reelhouse.platform.auth import issue_token
 from reelhouse.platform.storage import ensure_buckets
-from reelhouse.platform.testing import footage_dir, requires_tools, running_service, wait_until
+from reelhouse.testing import footage_dir, requires_tools, running_service, wait_until
 from reelhouse.platform.tracing import trace_attributes
 from reelhouse.transcoder.main import build_service as transcoder_service
 from reelhouse.transcoder.settings import TranscoderSettings

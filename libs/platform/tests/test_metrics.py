@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from reelhouse.contracts.events import VideoDeletedV1
 from reelhouse.platform.messaging.consumer import HandlerSpec, PermanentError
 from reelhouse.platform.runtime import ServiceDefinition
-from reelhouse.platform.testing import publish_event, queue_depth, running_service, wait_until
+from reelhouse.testing import publish_event, queue_depth, running_service, wait_until
 
 pytestmark = pytest.mark.service
 

@@ -17,7 +17,7 @@ import pytest
 
 from reelhouse.contracts.events import ChatPresenceV1, VideoDeletedV1
 from reelhouse.platform.storage import ensure_buckets, s3_client
-from reelhouse.platform.testing import (
+from reelhouse.testing import (
     EventCapture,
     auth_headers,
     footage_dir,

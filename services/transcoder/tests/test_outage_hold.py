@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import footage_dir, publish_event, running_service, wait_until
+from reelhouse.testing import footage_dir, publish_event, running_service, wait_until
 from reelhouse.transcoder.adapters.storage import MediaStore
 from reelhouse.transcoder.main import build_service
 from reelhouse.transcoder.settings import TranscoderSettings

@@ -46,6 +46,7 @@ from reelhouse.transcoder.adapters import ffmpeg as ff
 from reelhouse.transcoder.adapters import metrics
 from reelhouse.transcoder.adapters.db import DeletedVideo, TranscodeJob, utcnow
 from reelhouse.transcoder.adapters.storage import MediaStore, SourceMissing
+from reelhouse.transcoder.domain.job import FINISHED, JobStatus
 from reelhouse.transcoder.domain.ladder import (
     FailReason,
     MediaInfo,
@@ -54,12 +55,13 @@ from reelhouse.transcoder.domain.ladder import (
     check_limits,
     plan_ladder,
 )
+from reelhouse.transcoder.domain.pictures import plan_images
 from reelhouse.transcoder.settings import TranscoderSettings
 from reelhouse.transcoder.worker import JobControl
 
 log = structlog.get_logger(__name__)
 SOURCE = "/reelhouse/transcoder"
-PROGRESS_MIN_INTERVAL_SECONDS = 2.0
+PROGRESS_MIN_INTERVAL_SECONDS = 1.0
 """transcode.progress is published at most this often per job (plus 100 % at the end)."""
 
 DOWNLOAD_SHARE_PERCENT = 1.0
@@ -85,12 +87,12 @@ async def _claim(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: str
         job = (await session.execute(select(TranscodeJob).where(TranscodeJob.job_key == key).with_for_update())).scalar_one_or_none()
         if await session.get(DeletedVideo, video_id) is not None:
             log.info("transcode.skipped_deleted_video", video_id=str(video_id))
-            if job is not None and job.status == "RUNNING" and (job.lease_owner is None or job.lease_expires_at is None or job.lease_expires_at <= utcnow()):
+            if job is not None and job.status == JobStatus.RUNNING and (job.lease_owner is None or job.lease_expires_at is None or job.lease_expires_at <= utcnow()):
                 _close_deleted(job)
                 session.add(job)
             return None
         if job is not None:
-            if job.status in ("COMPLETED", "FAILED"):
+            if job.status in FINISHED:
                 log.info("transcode.duplicate_skipped", job_id=str(job.id), status=job.status)
                 return None
             if job.lease_owner is not None and job.lease_expires_at is not None and job.lease_expires_at > utcnow():
@@ -116,7 +118,7 @@ VIDEO_DELETED = "VIDEO_DELETED"
 
 def _close_deleted(row: TranscodeJob) -> None:
     """End a RUNNING row whose video was deleted: FAILED/VIDEO_DELETED, released (never reaped again)."""
-    row.status = "FAILED"
+    row.status = JobStatus.FAILED
     row.fail_reason = VIDEO_DELETED
     row.finished_at = utcnow()
     row.lease_owner = None
@@ -126,10 +128,10 @@ async def _finish_failed(ctx: HandlerContext, job: TranscodeJob, reason: str, de
     """FAILED + transcode.failed, only while ``owner`` still holds the job."""
     async with ctx.db.session() as session:
         row = await session.get(TranscodeJob, job.id, with_for_update=True)
-        if row is None or row.status != "RUNNING" or row.lease_owner != owner:
+        if row is None or row.status != JobStatus.RUNNING or row.lease_owner != owner:
             log.warning("transcode.not_owner_any_more", job_id=str(job.id), worker=owner)
             return
-        row.status = "FAILED"
+        row.status = JobStatus.FAILED
         row.fail_reason = reason
         row.detail = detail[:4000]
         row.finished_at = utcnow()
@@ -245,7 +247,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
             hls = await asyncio.to_thread(
                 ff.transcode_to_hls, source, out, renditions, info, on_progress, settings.segment_seconds, settings.preset,
                 stall_timeout_seconds=settings.stall_timeout_seconds, cancel=cancel,
-                images=ff.plan_images(info, settings.thumbnail_count),
+                images=plan_images(info, settings.thumbnail_count),
             )
         finally:
             encoding_done.set()
@@ -264,16 +266,16 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
         async with ctx.db.session() as session:
             row = await session.get(TranscodeJob, job.id, with_for_update=True)
             if await session.get(DeletedVideo, video_id) is not None:
-                if row is not None and row.status == "RUNNING" and row.lease_owner == owner:
+                if row is not None and row.status == JobStatus.RUNNING and row.lease_owner == owner:
                     _close_deleted(row)
                     session.add(row)
                 await asyncio.to_thread(store.delete_prefix, f"videos/{video_id}")
                 return
-            if row is None or row.status != "RUNNING" or row.lease_owner != owner:
+            if row is None or row.status != JobStatus.RUNNING or row.lease_owner != owner:
                 log.warning("transcode.not_owner_any_more", job_id=str(job.id), worker=owner)
                 await asyncio.to_thread(store.delete_prefix, prefix)
                 return
-            row.status = "COMPLETED"
+            row.status = JobStatus.COMPLETED
             row.output_prefix = prefix
             row.duration_seconds = info.duration_seconds
             row.transcode_seconds = elapsed
