@@ -141,11 +141,12 @@ def signed_in(env: dict[str, str], user: str) -> str:
 
 @pytest.fixture(scope="module")
 def multipart_clip(big_clip: Path, media_dir: Path) -> Path:
-    """A real clip of at least 7 parts: the >= 12 MB clip three times over (stream copy, no encode)."""
+    """A real clip of at least 5 parts: the >= 12 MiB clip twice over (stream copy, no encode; about 30 s
+    of video, so that the transcode to READY stays short)."""
     out = media_dir / "bbb-cli.mp4"
     if not out.exists():
-        ffmpeg("-stream_loop", "2", "-i", str(big_clip), "-c", "copy", str(out))
-    assert out.stat().st_size > 6 * PART, out.stat().st_size
+        ffmpeg("-stream_loop", "1", "-i", str(big_clip), "-c", "copy", str(out))
+    assert out.stat().st_size > 4 * PART, out.stat().st_size
     return out
 
 
@@ -171,7 +172,7 @@ def test_upload_killed_mid_way_resumes_without_resending_stored_parts(stack, cli
     (entry,) = state.values()
     with ReelhouseClient(stack["edge"], token) as api:
         stored = sorted(p["partNumber"] for p in api.get_upload(entry["session_id"])["parts"])
-    assert 2 <= len(stored) < total, (stored, total)
+    assert 2 <= len(stored) < total, (stored, total)  # at most 2 more than the 2 seen were on their way
 
     # 2. the same command again: only the missing parts go to storage, then it waits for READY
     proxy.reset()

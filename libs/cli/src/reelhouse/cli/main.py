@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import os
 import signal
 import sys
 import threading
@@ -100,6 +101,10 @@ def handles_errors(fn: F) -> F:
         except CliError as exc:
             err.print(f"[red]Error:[/red] {exc}")
             raise typer.Exit(exc.code) from None
+        except BrokenPipeError:  # `reelhouse videos ls --json | head`: the reader left, stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(EXIT_ERROR) from None
         except OSError as exc:  # a file that cannot be read, a socket error outside httpx
             err.print(f"[red]Error:[/red] {exc}")
             raise typer.Exit(EXIT_ERROR) from None
@@ -224,7 +229,7 @@ def upload(
                 results.append(outcome.as_json())
         for r in results:
             if not as_json:
-                out.print(f"{r['path']}: uploaded as video {r['videoId']} ({r['totalParts']} parts, {len(r['partsSent'])} sent now)")
+                out.print(f"{r['path']}: uploaded as video {r['videoId']} ({len(r['partsSent'])} of {r['totalParts']} parts sent by this run)")
             if wait_ready:
                 video = _wait(client, r["videoId"], timeout, quiet=as_json)
                 r["video"] = video
@@ -314,10 +319,7 @@ def videos_show(video_id: Annotated[str, typer.Argument(metavar="ID")], as_json:
     if (video.get("playback") or {}).get("streamUrl"):
         rows.append(("playback", video["playback"]["streamUrl"]))
     rows.append(("created", video["createdAt"]))
-    table = Table(show_header=False, box=None, pad_edge=False)
-    for k, v in rows:
-        table.add_row(f"[bold]{k}[/bold]", escape(str(v)))
-    out.print(table)
+    _print_rows([(k, str(v)) for k, v in rows])
 
 
 @videos_app.command("rm")
@@ -409,10 +411,10 @@ def _stream_rows(s: dict) -> list[tuple[str, str]]:
 
 
 def _print_rows(rows: list[tuple[str, str]]) -> None:
-    table = Table(show_header=False, box=None, pad_edge=False)
+    # one line per field, never wrapped nor cut by Rich: long URLs and keys stay whole for copying
+    width = max((len(k) for k, _ in rows), default=0)
     for k, v in rows:
-        table.add_row(f"[bold]{k}[/bold]", escape(str(v)))
-    out.print(table)
+        out.print(f"[bold]{k.ljust(width)}[/bold]  {escape(str(v))}", soft_wrap=True)
 
 
 @live_app.command("ls")

@@ -29,7 +29,7 @@ import httpx
 from reelhouse.cli.state import FileIdentity, UploadEntry, UploadState
 from reelhouse.client import ApiError, ReelhouseClient
 
-CHUNK_BYTES = 256 * 1024
+CHUNK_BYTES = 1024 * 1024
 """Granularity of progress reports while a part is written (bytes)."""
 
 MAX_URLS_PER_CALL = 100
@@ -220,7 +220,7 @@ class Uploader:
             self.state.remove(up.ident, self.api_url)
             return UploadOutcome(str(up.path), up.video_id, up.session_id, up.ident.size, up.total_parts, [], reused, up.resumed, 0.0)
         missing = up.missing()
-        urls = _UrlBook(self.client, up.session_id, missing, batch=min(MAX_URLS_PER_CALL, self.parallel * 4))
+        urls = _UrlBook(self.client, up.session_id, missing, batch=MAX_URLS_PER_CALL)
         sent: dict[int, str] = {}
         lock = threading.Lock()
         fd = os.open(up.path, os.O_RDONLY)
