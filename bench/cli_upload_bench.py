@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -152,6 +153,7 @@ def main() -> int:
                 log(f"run {i + 1}: CLI {wall:.2f} s (transfer {xfer:.2f} s), boto3 {boto[-1]:.2f} s")
     finally:
         stack.stop()
+        shutil.rmtree(stack.run_dir / "s3", ignore_errors=True)  # the uploaded copies: nothing to keep
 
     mib = args.size_mib
     rate = {name: mib / statistics.median(xs) for name, xs in (("cli", cli_wall), ("cli_xfer", cli_xfer), ("boto3", boto))}

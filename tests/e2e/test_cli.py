@@ -267,3 +267,40 @@ def test_live_stream_and_chat_tail(stack, cli_env, tmp_path: Path) -> None:
     assert stopped.returncode == 0 and json.loads(stopped.stdout)["status"] == "ENDED"
     unknown = cli(cli_env, "chat", "tail", str(uuid.uuid4()))
     assert unknown.returncode == 1 and "Error" in unknown.stderr
+
+
+def test_resume_rules_for_paused_canceled_and_sessionless_entries(stack, cli_env, tmp_path: Path) -> None:
+    """docs/cli.md "Resuming an upload": a PAUSED session is resumed, a CANCELED one gives way to a new
+    video, and a video remembered without a session (killed in between) gets its session opened."""
+    from reelhouse.cli.state import FileIdentity, UploadEntry, UploadState
+    from reelhouse.platform.testing import footage_dir
+
+    token = signed_in(cli_env, "cli-rules")
+    state = UploadState(Path(cli_env["REELHOUSE_CONFIG_DIR"]) / "uploads.json")
+    api_url = cli_env["REELHOUSE_API_URL"]
+    clips = {}
+    for name in ("paused", "canceled", "sessionless"):
+        clips[name] = tmp_path / f"{name}.mp4"
+        clips[name].write_bytes((footage_dir() / "bikes.mp4").read_bytes())
+    with ReelhouseClient(stack["edge"], token) as api:
+        remembered = {}
+        for name, path in clips.items():
+            video = api.create_video(name, path)
+            sid = None
+            if name != "sessionless":
+                sid = api.create_upload(video["id"])["uploadSessionId"]
+                api.part_url(sid, 1)  # INITIATED -> IN_PROGRESS
+                api.request("POST", f"/api/uploads/{sid}/{'pause' if name == 'paused' else 'cancel'}")
+            ident = FileIdentity.of(path)
+            state.put(ident, api_url, UploadEntry(video["id"], sid, ident.path, ident.size))
+            remembered[name] = video["id"]
+
+        r = cli(cli_env, "upload", *(str(p) for p in clips.values()), "--json")
+        assert r.returncode == 0, r.stderr
+        results = {Path(x["path"]).stem: x for x in json.loads(r.stdout)}
+        assert results["paused"]["videoId"] == remembered["paused"] and results["paused"]["resumed"] is True
+        assert results["sessionless"]["videoId"] == remembered["sessionless"] and results["sessionless"]["resumed"] is True
+        assert results["canceled"]["videoId"] != remembered["canceled"] and results["canceled"]["resumed"] is False
+        for x in results.values():
+            assert api.get_upload(x["uploadSessionId"])["status"] == "COMPLETED"
+    assert state.entries() == []
