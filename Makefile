@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 USER_ID := $(if $(filter command line,$(origin USER)),$(USER),demo-user)
 
-.PHONY: setup infra web up down demo token test test-web test-unit test-service test-contract test-e2e drill bench bench-long bench-live bench-chat schemas lint clean
+.PHONY: setup infra web up down demo token test test-web test-unit test-service test-contract test-e2e drill bench bench-cli bench-long bench-observability bench-live bench-chat schemas lint clean
 
 setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python workspace
 	@bash deploy/local/setup.sh
@@ -51,7 +51,15 @@ drill: setup infra  ## fault drills: broker restart (private node), database out
 
 bench: setup infra  ## speed figures and ratios (not a test); ends with the 10-minute long-source line
 	$(PY) bench/transcode_bench.py
+	$(PY) bench/observability_bench.py
+	$(PY) bench/cli_upload_bench.py
 	$(PY) bench/long_source_bench.py
+
+bench-observability: setup infra  ## what tracing costs: READY time and API latency with tracing on vs off
+	$(PY) bench/observability_bench.py
+
+bench-cli: setup infra  ## the reelhouse CLI's upload throughput vs boto3 multipart to the same store
+	$(PY) bench/cli_upload_bench.py
 
 bench-long: setup infra  ## only the long-source line: 10 min of 1080p to READY, peak RSS, progress
 	$(PY) bench/long_source_bench.py
@@ -62,8 +70,9 @@ bench-live: setup infra  ## live ingest latency figures
 bench-chat: setup infra  ## chat memory per connection and delivery throughput/latency
 	$(PY) bench/chat_bench.py
 
-schemas:  ## regenerate the committed JSON Schemas and AsyncAPI document from the code
+schemas:  ## regenerate the committed event JSON Schemas, AsyncAPI document and the merged OpenAPI document
 	$(PY) -m reelhouse.contracts.generate
+	$(PY) tools/openapi.py
 
 lint:
 	$(PY) -m ruff check .

@@ -5,4 +5,4 @@ import os
 # Tests run on the published development secrets, which only dev mode accepts (docs/security.md).
 os.environ.setdefault("REELHOUSE_ENV", "dev")
 
-pytest_plugins = ["reelhouse.platform.testing"]
+pytest_plugins = ["reelhouse.testing"]

@@ -209,7 +209,7 @@ def open_room(env: dict[str, str]) -> uuid.UUID:
 
     from reelhouse.contracts.events import StreamStartedV1
     from reelhouse.platform.settings import PlatformSettings
-    from reelhouse.platform.testing import publish_event
+    from reelhouse.testing import publish_event
 
     settings = PlatformSettings(events_exchange=env["REELHOUSE_EVENTS_EXCHANGE"], queue_prefix=env["REELHOUSE_QUEUE_PREFIX"])
     sid = uuid.uuid4()

@@ -52,7 +52,7 @@ from stack import IsolatedStack  # noqa: E402
 
 from reelhouse.platform.auth import issue_token  # noqa: E402
 from reelhouse.platform.settings import PlatformSettings  # noqa: E402
-from reelhouse.platform.testing import footage_dir  # noqa: E402
+from reelhouse.testing import footage_dir  # noqa: E402
 
 #: The isolated stack (slot 4: edge 48080, S3 49000, services 48101.., RTMP 41935; databases
 #: ``reelhouse_benchlive_*``...), trimmed to what a live stream needs: one transcoder worker (for the

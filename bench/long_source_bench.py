@@ -151,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         seen: list[float] = []
         changes: list[float] = []  # monotonic times at which the polled percentage changed
+        marks: list[str] = []  # what was seen at each of those times
         transcoding_since: float | None = None
         peak_rss = 0
         root = stack.proc.pid if stack.proc is not None else os.getpid()
@@ -162,12 +163,15 @@ def main(argv: list[str] | None = None) -> int:
                 if transcoding_since is None:
                     transcoding_since = now
                     changes.append(now)
+                    marks.append("TRANSCODING")
                 percent = state.get("transcodeProgress")
                 if percent is not None and (not seen or percent != seen[-1]):
                     seen.append(percent)
                     changes.append(now)
+                    marks.append(f"{percent:g} %")
             if state["status"] in ("READY", "FAILED"):
                 changes.append(now)
+                marks.append(state["status"])
                 break
             if now > deadline:
                 raise RuntimeError(f"still {state['status']} after {READY_TIMEOUT_SECONDS:g} s")
@@ -180,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         events = progress_events(settings, video["id"])
         figures = worker_log_figures(stack.log_path, video["id"])
         gap = max((b - a for a, b in zip(changes, changes[1:], strict=False)), default=float("nan"))
+        gap_at = max(range(len(changes) - 1), key=lambda i: changes[i + 1] - changes[i], default=None)
         backwards = any(b < a for a, b in zip(seen, seen[1:], strict=False))
         client.close()
     except Exception as exc:  # noqa: BLE001 - reported, exit 1
@@ -200,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"  progress               {events} transcode.progress events; {len(seen)} distinct percentages polled; "
-        f"longest wait between changes {gap:.1f} s (goal <= {GOAL_PROGRESS_GAP_SECONDS:g})"
+        f"longest wait between changes {gap:.1f} s"
+        f"{f' ({marks[gap_at]} -> {marks[gap_at + 1]})' if gap_at is not None else ''} (goal <= {GOAL_PROGRESS_GAP_SECONDS:g})"
         f"{tb.goal(gap <= GOAL_PROGRESS_GAP_SECONDS)}; {'WENT BACKWARDS' if backwards else 'never backwards'}"
     )
     if figures.get("phases"):

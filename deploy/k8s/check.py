@@ -495,7 +495,20 @@ def check_nginx_templates(objects: list[dict], root: Path = ROOT) -> list[str]:
                 problems.append(f"{where}: expected one argument, the template path")
                 continue
             env = {e["name"]: e.get("value") for e in c.get("env") or []}
-            files = [args[0]] + [v for v in env.values() if isinstance(v, str) and v.startswith("/etc/")]
+            paths = {n: v for n, v in env.items() if isinstance(v, str) and v.startswith("/etc/")}
+            # a variable naming a mounted ConfigMap folder (EDGE_FILES_DIR): the files the template names
+            # below it (${NAME}/cors.js) are checked like the others
+            folders = {}
+            for n, v in paths.items():
+                located = _mounted_key(spec, c, v.rstrip("/") + "/", maps)
+                if located is not None and located[1] == "":
+                    folders[n] = v.rstrip("/")
+            files = [args[0]] + [v for n, v in paths.items() if n not in folders]
+            local_template = local / Path(args[0]).name
+            if folders and local_template.is_file():
+                for name, folder in folders.items():
+                    for rest in sorted(set(re.findall(r"\$\{" + name + r"\}/([A-Za-z0-9._-]+)", local_template.read_text()))):
+                        files.append(f"{folder}/{rest}")
             template_text = None
             for path in files:
                 located = _mounted_key(spec, c, path, maps)

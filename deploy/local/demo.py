@@ -80,7 +80,7 @@ def run(cfg: StackConfig, media: Path) -> int:
 
 def main() -> int:
     """Entry point of ``make demo``."""
-    from reelhouse.platform.testing import footage_dir
+    from reelhouse.testing import footage_dir
 
     media = Path(os.environ["REELHOUSE_DEMO_MEDIA"]) if os.environ.get("REELHOUSE_DEMO_MEDIA") else footage_dir() / "bigbuckbunny.mp4"
     if not media.exists():

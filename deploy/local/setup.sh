@@ -3,6 +3,7 @@
 # the Python workspace. Idempotent: installs only what is missing.
 #   system: ffmpeg (ffprobe), nginx with the njs and RTMP modules, curl, Node.js + npm (web app build),
 #           chromium (the web app's browser tests drive Debian's Chromium; no browser download)
+#           prometheus (its promtool checks and unit-tests the alert rules in deploy/observability)
 #   python: uv, then `uv sync --frozen --all-packages` into .venv
 #   web:    `npm ci` in frontend/ from the committed lockfile (skipped while node_modules matches it)
 set -euo pipefail
@@ -16,6 +17,7 @@ command -v nginx >/dev/null 2>&1 || need+=(nginx)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)  # promtool checks the alert rules (deploy/observability)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -22,6 +22,8 @@ chat replicas +5, +15), ``REELHOUSE_STACK_EDGE_PORT`` (8080), ``REELHOUSE_STACK_
 ``REELHOUSE_STACK_RTMP_PORT`` (1935; the ingest's control port is the port base + 6),
 ``REELHOUSE_STACK_WEB_ROOT`` (the web app the edge serves at ``/``; default ``frontend/dist``).
 The stack runs in dev mode: ``REELHOUSE_DEV_TOKEN_ENDPOINT`` defaults to true (dev sign-in).
+The edge's CORS allowlist and limits per client address are ``REELHOUSE_EDGE_*`` (``EdgeSettings``;
+docs/settings.md, "The edge"); the limits default to :data:`LAPTOP_EDGE_LIMITS` here.
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ from render import render_template  # noqa: E402
 NGINX_DIR = ROOT / "deploy" / "k8s" / "base" / "nginx"
 NJS_CANDIDATES = ("/usr/lib/nginx/modules/ngx_http_js_module.so", "/usr/share/nginx/modules/ngx_http_js_module.so")
 RTMP_CANDIDATES = ("/usr/lib/nginx/modules/ngx_rtmp_module.so", "/usr/share/nginx/modules/ngx_rtmp_module.so")
+
+
+#: The laptop stack's edge limits (EdgeSettings' defaults are the Kubernetes base's).
+LAPTOP_EDGE_LIMITS = {
+    "REELHOUSE_EDGE_API_RATE_PER_SECOND": "500",
+    "REELHOUSE_EDGE_API_BURST": "1000",
+    "REELHOUSE_EDGE_API_CONNECTIONS_PER_ADDRESS": "512",
+    "REELHOUSE_EDGE_WS_CONNECTIONS_PER_ADDRESS": "4096",
+}
 
 
 @dataclass(frozen=True)
@@ -110,9 +121,14 @@ def base_env(cfg: StackConfig) -> dict[str, str]:
     env.setdefault("REELHOUSE_EDGE_BASE_URL", cfg.edge_url)
     env.setdefault("REELHOUSE_RTMP_INGEST_URL", f"rtmp://127.0.0.1:{cfg.rtmp_port}/live")
     env.setdefault("REELHOUSE_RTMP_CONTROL_URL", f"http://127.0.0.1:{cfg.rtmp_control_port}/control")
+    env.setdefault("REELHOUSE_RTMP_RECORD_DIR", str(cfg.run_dir / "ingest" / "recordings"))  # render_ingest's
     # The local stack is a dev stack: the gallery mounts the dev sign-in endpoint (POST /api/dev/token)
     # the web app's sign-in page uses. Nothing else sets this (it defaults to off).
     env.setdefault("REELHOUSE_DEV_TOKEN_ENDPOINT", "true")
+    # Edge limits per client address (docs/security.md, "Edge limits"): on a laptop every browser tab,
+    # test and benchmark comes from 127.0.0.1, so the stack allows far more than the Kubernetes base.
+    for name, value in LAPTOP_EDGE_LIMITS.items():
+        env.setdefault(name, value)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
@@ -143,9 +159,11 @@ def web_root_dir() -> Path:
 
 def render_edge(cfg: StackConfig, env: dict[str, str]) -> tuple[Path, Path]:
     """Render the nginx edge config into ``<run_dir>/edge``; returns (prefix, conf path)."""
-    from reelhouse.platform.settings import PlatformSettings
+    from reelhouse.platform.settings import EdgeSettings, PlatformSettings
 
     settings = PlatformSettings(**{})  # reads REELHOUSE_* from os.environ (set by prepare_databases)
+    # CORS allowlist and limits from this stack's environment (unknown REELHOUSE_EDGE_* names are ignored)
+    edge = EdgeSettings(**{k.removeprefix("REELHOUSE_EDGE_").lower(): v for k, v in env.items() if k.startswith("REELHOUSE_EDGE_")})
     njs = next((p for p in NJS_CANDIDATES if Path(p).exists()), None)
     if njs is None:
         raise SystemExit("nginx njs module not found: install libnginx-mod-http-js (make setup)")
@@ -175,6 +193,8 @@ def render_edge(cfg: StackConfig, env: dict[str, str]) -> tuple[Path, Path]:
             "CHAT_UPSTREAM": f"127.0.0.1:{ports['chat']}",
             "CHAT_UPSTREAM_2": f"127.0.0.1:{ports.get('chat-2', ports['chat'])}",
             "WEB_ROOT": str(web_root),
+            "EDGE_FILES_DIR": str(NGINX_DIR),
+            **edge.template_values(),
         },
     )
     return prefix, conf
@@ -193,7 +213,7 @@ def render_ingest(cfg: StackConfig, edge_prefix: Path) -> tuple[Path, Path]:
         raise SystemExit("nginx rtmp module not found: install libnginx-mod-rtmp (make setup)")
     prefix = cfg.run_dir / "ingest"
     hls = edge_prefix / "live-hls"
-    recordings = prefix / "recordings"
+    recordings = Path(os.environ.get("REELHOUSE_RTMP_RECORD_DIR") or prefix / "recordings")
     for d in (prefix, hls, recordings):
         d.mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"

@@ -39,6 +39,24 @@ def test_raw_manifests_match_kubernetes_and_keda_schemas(k8s, raw_objects):
     assert problems == [], _fmt(problems)
 
 
+def test_only_the_edge_and_the_ingest_may_reach_the_streaming_pods(raw_objects):
+    """The ingest callbacks (/internal/rtmp) are open to the edge and the ingest only (issue 10 item 7)."""
+    objects = _objects(raw_objects)
+    policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+    pods = {o["metadata"]["name"]: o["spec"]["template"]["metadata"]["labels"] for o in objects if o["kind"] == "Deployment"}
+
+    def selects(selector: dict, labels: dict) -> bool:
+        return all(labels.get(k) == v for k, v in selector.get("matchLabels", {}).items())
+
+    guarding = [p for p in policies if selects(p["spec"]["podSelector"], pods["streaming"])]
+    assert len(guarding) == 1 and guarding[0]["spec"]["policyTypes"] == ["Ingress"]
+    (rule,) = guarding[0]["spec"]["ingress"]
+    assert all(set(peer) == {"podSelector"} for peer in rule["from"])  # no namespace or IP block opens it wider
+    admitted = {name for name, labels in pods.items() if any(selects(peer["podSelector"], labels) for peer in rule["from"])}
+    assert admitted == {"edge", "ingest"}
+    assert [p["port"] for p in rule["ports"]] == ["http"]
+
+
 def test_raw_pods_are_hardened_with_resources_and_probes(k8s, raw_objects):
     problems = k8s.check_pods(_objects(raw_objects)) + k8s.check_service_probes(_objects(raw_objects))
     assert problems == [], _fmt(problems)
@@ -124,8 +142,24 @@ def test_edge_and_ingest_run_the_laptop_stack_templates(k8s, dev_objects):
     assert maps["edge-nginx"]["data"]["edge.conf.template"] == (local / "edge.conf.template").read_text()
     assert maps["edge-nginx"]["data"]["playback.js"] == (local / "playback.js").read_text()
     assert maps["ingest-nginx"]["data"]["rtmp.conf.template"] == (local / "rtmp.conf.template").read_text()
+    # the API document and its page, and the CORS module, ship in the same ConfigMap
+    for name in ("cors.js", "openapi.json", "api-docs.html"):
+        assert maps["edge-nginx"]["data"][name] == (local / name).read_text(), name
     problems = k8s.check_nginx_templates(dev_objects, ROOT)
     assert problems == [], _fmt(problems)
+
+
+def test_edge_settings_in_the_cluster_are_the_documented_defaults(dev_objects):
+    """edge-config (CORS allowlist, limits per address) holds EdgeSettings' defaults, which the template
+    gets as the same values on a laptop (docs/security.md, "Edge limits")."""
+    from reelhouse.platform.settings import EdgeSettings
+
+    maps = {o["metadata"]["name"].rsplit("-", 1)[0]: o for o in dev_objects if o["kind"] == "ConfigMap"}
+    data = maps["edge-config"]["data"]
+    defaults = EdgeSettings.model_construct()
+    assert {k.removeprefix("REELHOUSE_EDGE_").lower() for k in data} == set(EdgeSettings.model_fields)
+    for key, value in data.items():
+        assert str(getattr(defaults, key.removeprefix("REELHOUSE_EDGE_").lower())) == value, key
 
 
 def test_keda_objects_resolve_in_the_dev_overlay(k8s, dev_objects):

@@ -34,7 +34,7 @@ import pytest
 from reelhouse.client import ReelhouseClient
 from reelhouse.platform.auth import issue_token
 from reelhouse.platform.db import _libpq_conninfo
-from reelhouse.platform.testing import PrivatePostgres, footage_dir, postgres_bin_dir, skip_without_tools
+from reelhouse.testing import PrivatePostgres, footage_dir, postgres_bin_dir, skip_without_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))

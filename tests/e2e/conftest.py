@@ -5,6 +5,9 @@ client app.
 Slot 1 by default (edge 18080, S3 19000, services 18101.., RTMP 11935; databases ``reelhouse_e2e_*``,
 queues ``reelhouse.e2e.*``). ``REELHOUSE_E2E_SLOT=N`` moves a run to slot N (names ``e2eN``) so two e2e
 sessions on one machine never reset each other. A developer stack on the default ports is not touched.
+``REELHOUSE_E2E_NAME`` renames the stack (databases, queues, buckets, run dir) and
+``REELHOUSE_E2E_PORTS=<edge>,<s3>,<port base>,<rtmp>`` moves it off its slot's ports (a helper sharing a
+slot with someone else: S3 uses the s3 port .. +7, the services the port base +1 .. +16).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import pytest
 from reelhouse.client import ReelhouseClient
 from reelhouse.platform.auth import issue_token
 from reelhouse.platform.settings import PlatformSettings
-from reelhouse.platform.testing import footage_dir, skip_without_tools
+from reelhouse.testing import footage_dir, skip_without_tools
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
@@ -32,8 +35,25 @@ MEDIA = footage_dir()
 SERVICES = IsolatedStack.SERVICES
 
 _SLOT = int(os.environ.get("REELHOUSE_E2E_SLOT", "0") or 0)
+
+
+def _port_overrides() -> dict[str, str]:
+    raw = os.environ.get("REELHOUSE_E2E_PORTS")
+    if not raw:
+        return {}
+    edge, s3, base, rtmp = (int(p) for p in raw.split(","))
+    return {
+        "REELHOUSE_STACK_EDGE_PORT": str(edge),
+        "REELHOUSE_STACK_S3_PORT": str(s3),
+        "REELHOUSE_STACK_PORT_BASE": str(base),
+        "REELHOUSE_STACK_RTMP_PORT": str(rtmp),
+        "REELHOUSE_S3_ENDPOINT_URL": f"http://127.0.0.1:{s3}",
+        "REELHOUSE_EDGE_BASE_URL": f"http://127.0.0.1:{edge}",
+    }
+
+
 STACK = IsolatedStack(
-    f"e2e{_SLOT}" if _SLOT else "e2e",
+    os.environ.get("REELHOUSE_E2E_NAME") or (f"e2e{_SLOT}" if _SLOT else "e2e"),
     _SLOT or 1,
     {
         "REELHOUSE_STACK_WORKERS": "2",
@@ -46,6 +66,7 @@ STACK = IsolatedStack(
         # live (tests/e2e/test_live.py): short reconnect window and recording grace
         "REELHOUSE_LIVE_RECONNECT_WINDOW_SECONDS": "3",
         "REELHOUSE_LIVE_RECORDING_GRACE_SECONDS": "3",
+        **_port_overrides(),
     },
 )
 E2E_ENV = STACK.env_overrides

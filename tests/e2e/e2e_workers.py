@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from reelhouse.platform.testing import free_port, wait_until
+from reelhouse.testing import free_port, wait_until
 
 
 def stack_worker_ports(env: dict[str, str]) -> list[int]:

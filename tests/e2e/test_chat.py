@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from reelhouse.contracts.events import StreamStartedV1
 from reelhouse.platform.auth import issue_token
-from reelhouse.platform.testing import EventCapture, publish_event, wait_until
+from reelhouse.testing import EventCapture, publish_event, wait_until
 
 from .conftest import E2E_ENV
 

@@ -14,7 +14,7 @@ import pytest
 
 from reelhouse.client.playback import decode_segment
 from reelhouse.platform.auth import issue_token
-from reelhouse.platform.testing import EventCapture, footage_dir, wait_until
+from reelhouse.testing import EventCapture, footage_dir, wait_until
 
 from .conftest import E2E_ENV
 

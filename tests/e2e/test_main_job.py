@@ -15,7 +15,7 @@ import pytest
 from reelhouse.client import ApiError, check_playback
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.signing import HmacPathSigner
-from reelhouse.platform.testing import footage_dir, publish_event, publish_raw, queue_depth, wait_until
+from reelhouse.testing import footage_dir, publish_event, publish_raw, queue_depth, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -17,7 +17,7 @@ import pytest
 from reelhouse.client import ApiError
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import publish_event
+from reelhouse.testing import publish_event
 
 pytestmark = pytest.mark.e2e
 

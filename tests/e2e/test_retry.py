@@ -14,7 +14,7 @@ import pytest
 from e2e_workers import extra_worker, stack_workers_paused
 
 from reelhouse.client import check_playback
-from reelhouse.platform.testing import footage_dir
+from reelhouse.testing import footage_dir
 
 pytestmark = pytest.mark.e2e
 

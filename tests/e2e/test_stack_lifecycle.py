@@ -20,7 +20,7 @@ import pytest
 
 from reelhouse.platform.settings import PlatformSettings
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import skip_without_tools
+from reelhouse.testing import skip_without_tools
 
 pytestmark = pytest.mark.e2e
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reelhouse.platform.testing import wait_until
+from reelhouse.testing import wait_until
 
 from .conftest import STACK
 

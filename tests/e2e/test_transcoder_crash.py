@@ -27,7 +27,7 @@ from e2e_workers import ExtraWorker, extra_worker, stack_worker_ports, stack_wor
 
 from reelhouse.client import check_playback
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import footage_dir, queue_depth, wait_until
+from reelhouse.testing import footage_dir, queue_depth, wait_until
 
 pytestmark = pytest.mark.e2e
 

@@ -27,7 +27,7 @@ import m3u8
 import pytest
 
 from reelhouse.client import check_playback
-from reelhouse.platform.testing import footage_dir
+from reelhouse.testing import footage_dir
 
 pytestmark = pytest.mark.e2e
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from reelhouse.client import ApiError
-from reelhouse.platform.testing import footage_dir
+from reelhouse.testing import footage_dir
 
 pytestmark = pytest.mark.e2e
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reelhouse.platform.testing import footage_dir
+from reelhouse.testing import footage_dir
 
 pytestmark = pytest.mark.e2e
 

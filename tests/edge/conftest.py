@@ -28,7 +28,7 @@ import boto3
 import httpx
 import pytest
 
-from reelhouse.platform.testing import footage_dir, skip_without_tools
+from reelhouse.testing import footage_dir, skip_without_tools
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "deploy/k8s/base/nginx/edge.conf.template"
@@ -205,7 +205,9 @@ def start_edge(nginx_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     web_root = tmp_path_factory.mktemp("web")
     (web_root / "index.html").write_text("<!doctype html><title>Reelhouse</title>")
 
-    def start(*, s3_hostport: str, gallery: str, upload: str, streaming: str, chat: str) -> Edge:
+    def start(*, s3_hostport: str, gallery: str, upload: str, streaming: str, chat: str, **settings: str) -> Edge:
+        """``settings``: more template values (``CORS_ALLOWED_ORIGINS``, ``EDGE_API_BURST``...);
+        by default no CORS origin and limits no test reaches."""
         prefix = tmp_path_factory.mktemp("edge")
         port = free_port()
         secret = secrets.token_urlsafe(32)
@@ -226,6 +228,13 @@ def start_edge(nginx_bin: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
             "CHAT_UPSTREAM": chat,
             "CHAT_UPSTREAM_2": chat,
             "WEB_ROOT": str(web_root),
+            "EDGE_FILES_DIR": str(TEMPLATE.parent),
+            "CORS_ALLOWED_ORIGINS": "",
+            "EDGE_API_RATE_PER_SECOND": "1000",
+            "EDGE_API_BURST": "1000",
+            "EDGE_API_CONNECTIONS_PER_ADDRESS": "1000",
+            "EDGE_WS_CONNECTIONS_PER_ADDRESS": "1000",
+            **settings,
         }
         conf = prefix / "nginx.conf"
         render_template(TEMPLATE, conf, values)
@@ -261,7 +270,7 @@ def s3_hostport(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``host:port`` of a SeaweedFS S3 gateway started for this session; it checks SigV4 signatures
     against the edge's keys and refuses anonymous reads, so the bucket is really private."""
     from reelhouse.platform.settings import PlatformSettings
-    from reelhouse.platform.testing import start_object_store, stop_process
+    from reelhouse.testing import start_object_store, stop_process
 
     keys = PlatformSettings(s3_access_key=ACCESS_KEY, s3_secret_key=SECRET_KEY, s3_region=REGION)
     proc, url = start_object_store(tmp_path_factory.mktemp("seaweedfs"), keys)

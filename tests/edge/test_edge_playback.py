@@ -24,6 +24,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from reelhouse.platform.signing import HmacPathSigner, SignedUrl, token
+from reelhouse.testing import wait_until
 
 pytestmark = pytest.mark.service
 
@@ -350,6 +351,8 @@ def test_origin_requests_carry_a_sigv4_signature_botocore_agrees_with(start_edge
         ("GET", "/api/streams", "streaming"),
         ("GET", "/api/streams/s1", "streaming"),
         ("GET", "/ws/streams/s1", "chat"),
+        ("POST", "/api/webhooks", "gallery"),
+        ("GET", "/api/webhooks/w1/deliveries", "gallery"),
     ],
 )
 def test_api_routing(edge, api_upstreams, method, path, upstream) -> None:
@@ -374,6 +377,27 @@ def test_api_keeps_a_client_request_id_and_passes_websocket_upgrades(edge, api_u
     assert seen.headers["x-request-id"] == "req-123"
     assert seen.headers["upgrade"] == "websocket"
     assert seen.headers["connection"].lower() == "upgrade"
+
+
+def test_access_log_lines_are_json_with_the_request_and_trace_ids_and_no_token(edge, api_upstreams, media) -> None:
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    traced = httpx.get(f"{edge.base_url}/api/videos/logged", headers={"X-Request-Id": "req-log-1", "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+    assert api_upstreams["gallery"].requests[-1].headers["traceparent"] == f"00-{trace_id}-00f067aa0ba902b7-01"  # passed on
+    httpx.get(f"{edge.base_url}/api/videos/untraced", headers={"traceparent": "garbage"})
+    signed = signer_for(edge).sign(media.scope_a, f"{media.job}/master.m3u8", 300)
+    played = httpx.get(signed.url)
+    assert traced.status_code == 200 and played.status_code == 200
+
+    def lines() -> list[dict]:
+        return [json.loads(line) for line in (edge.prefix / "access.log").read_text().splitlines() if line.strip()]
+
+    wait_until(lambda: any(e["uri"].startswith("/play/") for e in lines()), 5, 0.05, "the playback line")
+    by_uri = {e["uri"]: e for e in lines()}
+    first = by_uri["/api/videos/logged"]
+    assert (first["request_id"], first["trace_id"], first["status"], first["method"], first["service"]) == ("req-log-1", trace_id, 200, "GET", "edge")
+    assert by_uri["/api/videos/untraced"]["trace_id"] == "" and re.fullmatch(r"[0-9a-f]{32}", by_uri["/api/videos/untraced"]["request_id"])
+    token = urlsplit(signed.url).path.split("/")[3]
+    assert not [e for e in lines() if token in e["uri"]]  # the playback token never reaches the log
 
 
 def test_api_limits_and_unknown_routes(edge) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reelhouse.platform.testing import free_port, wait_until
+from reelhouse.testing import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))

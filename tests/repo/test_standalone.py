@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reelhouse.platform.testing import footage_dir, missing_tools, requires_tools
+from reelhouse.testing import footage_dir, missing_tools, requires_tools
 
 pytestmark = pytest.mark.unit
 

@@ -14,7 +14,7 @@ from reelhouse.contracts.events import VideoDeletedV1
 from reelhouse.platform.admin import app
 from reelhouse.platform.messaging.consumer import HandlerSpec, PermanentError
 from reelhouse.platform.runtime import ServiceDefinition
-from reelhouse.platform.testing import publish_event, queue_depth, running_service, wait_until
+from reelhouse.testing import publish_event, queue_depth, running_service, wait_until
 
 pytestmark = pytest.mark.service
 

@@ -17,7 +17,7 @@ from reelhouse.contracts.events import VideoDeletedV1, VideoRetryRequestedV1
 from reelhouse.platform.messaging.consumer import HandlerSpec
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.platform.runtime import ServiceDefinition
-from reelhouse.platform.testing import EventCapture, publish_event, running_service, wait_until
+from reelhouse.testing import EventCapture, publish_event, running_service, wait_until
 
 pytestmark = [pytest.mark.service, pytest.mark.drill]
 

@@ -23,7 +23,7 @@ from reelhouse.platform.messaging.consumer import (
     classify_failure,
 )
 from reelhouse.platform.runtime import ServiceDefinition
-from reelhouse.platform.testing import TcpProxy, publish_event, queue_depth, running_service, wait_until
+from reelhouse.testing import TcpProxy, publish_event, queue_depth, running_service, wait_until
 
 
 @pytest.mark.service

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from reelhouse.platform.storage import UPLOADS_LIFECYCLE_RULES, ensure_buckets, s3_client
-from reelhouse.platform.testing import start_object_store, stop_process
+from reelhouse.testing import start_object_store, stop_process
 
 pytestmark = pytest.mark.service
 

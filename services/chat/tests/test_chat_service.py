@@ -17,7 +17,7 @@ from reelhouse.chat.http.ws import TICKET_PURPOSE
 from reelhouse.chat.main import build_service
 from reelhouse.contracts.events import StreamEndedV1, StreamStartedV1
 from reelhouse.platform.auth import Principal, issue_ticket, issue_token, ticket_key
-from reelhouse.platform.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
+from reelhouse.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
 
 pytestmark = pytest.mark.service
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from reelhouse.chat.main import build_service
-from reelhouse.platform.testing import running_service
+from reelhouse.testing import running_service
 
 pytestmark = pytest.mark.service
 

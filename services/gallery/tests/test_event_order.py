@@ -19,7 +19,7 @@ from reelhouse.contracts.events import (
     VideoUploadStartedV1,
 )
 from reelhouse.gallery.main import build_service
-from reelhouse.platform.testing import (
+from reelhouse.testing import (
     EventCapture,
     auth_headers,
     publish_event,

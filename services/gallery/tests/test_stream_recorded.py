@@ -8,7 +8,7 @@ import pytest
 
 from reelhouse.contracts.events import StreamRecordedV1
 from reelhouse.gallery.main import build_service
-from reelhouse.platform.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
+from reelhouse.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
 
 pytestmark = pytest.mark.service
 

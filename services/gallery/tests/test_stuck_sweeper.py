@@ -18,7 +18,7 @@ from reelhouse.gallery.adapters.db import utcnow
 from reelhouse.gallery.main import build_service
 from reelhouse.gallery.settings import GallerySettings
 from reelhouse.gallery.sweeper import sweep_once
-from reelhouse.platform.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
+from reelhouse.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
 
 pytestmark = pytest.mark.service
 

@@ -11,12 +11,13 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from reelhouse.contracts.events import ChatPresenceV1, VideoDeletedV1
 from reelhouse.platform.storage import ensure_buckets, s3_client
-from reelhouse.platform.testing import (
+from reelhouse.testing import (
     EventCapture,
     auth_headers,
     footage_dir,
@@ -76,6 +77,7 @@ def live(platform_settings, control, tmp_path_factory):
         rtmp_control_url=f"http://127.0.0.1:{control.port}/control",
         rtmp_ingest_url="rtmp://127.0.0.1:1935/live",
         rtmp_callback_token=TOKEN,
+        rtmp_record_dir=str(tmp_path_factory.mktemp("recordings")),
         live_reconnect_window_seconds=1.5,
         live_recording_grace_seconds=1.0,
         live_supervisor_interval_seconds=0.2,
@@ -294,8 +296,9 @@ def test_viewer_count_from_chat_presence(live):
 
 
 @requires_tools("ffmpeg", "ffprobe")
-def test_recording_is_remuxed_uploaded_and_announced(live, tmp_path):
+def test_recording_is_remuxed_uploaded_and_announced(live):
     client, settings, capture = live
+    tmp_path = Path(settings.rtmp_record_dir)
     uid, h = _user(settings, "jo")
     created = _create(client, h, title="Recorded show")
     sid, key = created["id"], created["ingest"]["streamKey"]
@@ -335,3 +338,61 @@ def test_recording_is_remuxed_uploaded_and_announced(live, tmp_path):
     listed = s3.list_objects_v2(Bucket=rec["bucket"], Prefix=f"{settings.recordings_prefix}/").get("Contents", [])
     keys = {o["Key"] for o in listed}
     assert rec["sourceFileKey"] not in keys and other_key in keys
+
+
+def test_an_empty_callback_token_refuses_every_callback(live, monkeypatch):
+    client, settings, _ = live
+    _, h = _user(settings, "kim")
+    key = _create(client, h)["ingest"]["streamKey"]
+    monkeypatch.setattr(client.app.state.settings, "rtmp_callback_token", "")
+    for query in ("", "?t=", f"?t={TOKEN}"):
+        r = client.post(f"/internal/rtmp/publish{query}", data={"app": "live", "name": key, "clientid": "71"}, follow_redirects=False)
+        assert r.status_code == 403, (query, r.status_code)
+
+
+def test_publish_done_closes_the_session_of_its_own_key_only(live):
+    client, settings, _ = live
+    _, h = _user(settings, "lee")
+    a, b = _create(client, h, recordingEnabled=False), _create(client, h, recordingEnabled=False)
+    key_a, key_b = a["ingest"]["streamKey"], b["ingest"]["streamKey"]
+    # nginx-rtmp's client ids restart with the ingest: two live broadcasters can carry the same one
+    assert _cb(client, "publish", app="live", name=key_a, clientid="81").status_code == 302
+    assert _cb(client, "publish", app="live", name=key_b, clientid="81").status_code == 302
+
+    def broadcasting(stream):
+        return client.get(f"/api/streams/{stream['id']}", headers=h).json()["broadcasting"]
+
+    # a publish_done with a key nobody published with, or no key at all, closes nothing
+    assert _cb(client, "publish_done", app="live", name="rhlive_" + "y" * 43, clientid="81").status_code == 200
+    assert _cb(client, "publish_done", app="live", clientid="81").status_code == 200
+    assert broadcasting(a) and broadcasting(b)
+    # A's broadcaster leaves: A's session closes, B keeps broadcasting
+    assert _cb(client, "publish_done", app="live", name=key_a, clientid="81").status_code == 200
+    assert not broadcasting(a) and broadcasting(b)
+    # B's key is rotated while live: the broadcaster's publish_done still carries the old key and closes its session
+    assert client.post(f"/api/streams/{b['id']}/rotate-key", headers=h).status_code == 200
+    assert _cb(client, "publish_done", app="live", name=key_b, clientid="81").status_code == 200
+    assert not broadcasting(b)
+
+
+def test_record_done_takes_only_the_ingests_own_recordings(live, tmp_path):
+    client, settings, capture = live
+    _, h = _user(settings, "max")
+    created = _create(client, h, title="Not yours")
+    sid, key = created["id"], created["ingest"]["streamKey"]
+    never = _create(client, h, title="Never broadcast")
+    foreign = tmp_path / f"{sid}-1795304500.flv"  # a well-named file outside the record directory
+    foreign.write_bytes(b"FLV")
+    inside_unbroadcast = Path(settings.rtmp_record_dir) / f"{never['id']}-1795304501.flv"
+    inside_unbroadcast.write_bytes(b"FLV")
+    climbing = Path(settings.rtmp_record_dir) / ".." / foreign.parent.name / foreign.name
+    assert _cb(client, "publish", app="live", name=key, clientid="91").status_code == 302
+    for path in (foreign, climbing):
+        assert _cb(client, "record_done", app="live", name=key, clientid="91", path=str(path)).status_code == 200
+    assert _cb(client, "record_done", app="live", name=never["ingest"]["streamKey"], clientid="92", path=str(inside_unbroadcast)).status_code == 200
+    client.post(f"/api/streams/{sid}/stop", headers=h)
+    client.post(f"/api/streams/{never['id']}/stop", headers=h)
+    wait_until(lambda: client.get(f"/api/streams/{sid}", headers=h).json()["recordingStatus"] not in ("PENDING", "PROCESSING"), 15, 0.2, "recording settled")
+    assert client.get(f"/api/streams/{sid}", headers=h).json()["recordingStatus"] == "EMPTY"
+    assert foreign.read_bytes() == b"FLV" and inside_unbroadcast.read_bytes() == b"FLV"  # nothing taken, nothing deleted
+    assert not [e for e in capture.drain() if e["type"] == "reelhouse.stream.recorded.v1" and e["data"]["streamId"] in (sid, never["id"])]

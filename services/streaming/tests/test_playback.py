@@ -12,7 +12,7 @@ from sqlalchemy import text
 from reelhouse.contracts.events import RenditionV1, TranscodeCompletedV1, VideoCreatedV1, VideoDeletedV1
 from reelhouse.platform.messaging.outbox import make_envelope
 from reelhouse.platform.signing import HmacPathSigner
-from reelhouse.platform.testing import (
+from reelhouse.testing import (
     EventCapture,
     auth_headers,
     publish_event,

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from reelhouse.platform.storage import ensure_buckets
-from reelhouse.platform.testing import (
+from reelhouse.testing import (
     EventCapture,
     auth_headers,
     footage_dir,

@@ -6,7 +6,7 @@ import uuid
 import pytest
 
 from reelhouse.contracts.events import RenditionV1, TranscodeCompletedV1, VideoCreatedV1, VideoUpdatedV1
-from reelhouse.platform.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
+from reelhouse.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
 from reelhouse.streaming.main import build_service
 
 pytestmark = pytest.mark.service

@@ -19,7 +19,7 @@ from sqlalchemy import text
 
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import (
+from reelhouse.testing import (
     EventCapture,
     footage_dir,
     publish_event,

@@ -21,12 +21,10 @@ from pathlib import Path
 import m3u8
 import pytest
 
-from reelhouse.platform.testing import footage_dir
+from reelhouse.testing import footage_dir
 from reelhouse.transcoder.adapters.ffmpeg import (
-    POSTER_POSITIONS,
     HlsOutput,
     TranscodeCancelled,
-    _complete_master,
     build_hls_command,
     make_images,
     make_storyboard,
@@ -35,6 +33,7 @@ from reelhouse.transcoder.adapters.ffmpeg import (
     run_ffmpeg,
     transcode_to_hls,
 )
+from reelhouse.transcoder.adapters.ffmpeg.hls import _complete_master
 from reelhouse.transcoder.domain.ladder import FailReason, MediaInfo, MediaRejected, Rendition, plan_ladder
 
 pytestmark = [
@@ -698,41 +697,6 @@ def test_portrait_images(media: dict[str, Path], tmp_path: Path) -> None:
 
 
 # --- pictures made in the ladder pass ------------------------------------------------------------------
-
-
-def _info(width: int = 1920, height: int = 1080, duration: float = 20.0, fps: float = 25.0) -> MediaInfo:
-    return MediaInfo(
-        duration_seconds=duration, width=width, height=height, coded_width=width, coded_height=height,
-        rotation=0, video_codec="h264", pix_fmt="yuv420p", frame_rate=fps, video_bitrate=5_000_000,
-        has_audio=True, audio_codec="aac", format_name="mov,mp4", size_bytes=1,
-    )  # fmt: skip
-
-
-def test_plan_images_windows_sizes_and_counts() -> None:
-    plan = plan_images(_info(), thumbnail_count=10)
-    starts = [w.start_seconds for w in plan.poster_windows]
-    assert starts == [20.0 * share for share in POSTER_POSITIONS] + [0.0]
-    assert [w.end_seconds for w in plan.poster_windows[:-1]] == [s + 2.0 for s in starts[:-1]]
-    assert all(w.frames == 25 for w in plan.poster_windows[:-1])
-    assert plan.poster_windows[-1].end_seconds is None and plan.poster_windows[-1].frames == 1
-    assert (plan.poster_width, plan.poster_height) == (1280, 720)
-    assert (plan.thumbnail_width, plan.thumbnail_height) == (320, 180)
-    assert plan.thumbnail_interval_seconds == 2.0 and plan.thumbnail_count == 10
-    board = plan.storyboard
-    assert board is not None and (board.interval_seconds, board.tiles, board.columns, board.rows) == (2.0, 10, 10, 1)
-    assert board.sheets == 1
-    assert plan.branch_count == len(POSTER_POSITIONS) + 1 + 1 + 1
-
-
-def test_plan_images_short_portrait_and_no_storyboard() -> None:
-    plan = plan_images(_info(width=720, height=1280, duration=0.5, fps=30.0), thumbnail_count=10, storyboard=False)
-    assert plan.storyboard is None and plan.branch_count == len(POSTER_POSITIONS) + 1 + 1
-    assert (plan.poster_width, plan.poster_height) == (720, 1280)  # never upscaled
-    assert (plan.thumbnail_width, plan.thumbnail_height) == (320, 568)
-    assert all(w.frames == 1 for w in plan.poster_windows)  # 0.05 s windows at 30 frames/s
-    assert plan.thumbnail_interval_seconds == 1.0 and plan.thumbnail_count == 1
-    with pytest.raises(ValueError):
-        plan_images(_info(), thumbnail_count=0)
 
 
 def test_one_pass_decodes_once_and_writes_ladder_and_pictures(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.messaging.outbox import make_envelope
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import footage_dir, publish_event, requires_tools, running_service, wait_until
+from reelhouse.testing import footage_dir, publish_event, requires_tools, running_service, wait_until
 from reelhouse.transcoder.adapters import ffmpeg as ff
 from reelhouse.transcoder.adapters.db import TranscodeJob, utcnow
 from reelhouse.transcoder.main import build_service

@@ -89,7 +89,7 @@ def _slow_pass(live: PassLiveness, *, partial_segments: bool) -> tuple[list[floa
 
 def _longest_freeze(percents: list[float]) -> int:
     longest = frozen = 0
-    for before, after in zip(percents, percents[1:]):
+    for before, after in zip(percents, percents[1:], strict=False):
         frozen = frozen + 1 if after == before else 0
         longest = max(longest, frozen)
     return longest

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from reelhouse.contracts.events import VideoUploadedV1
 from reelhouse.platform.storage import s3_client
-from reelhouse.platform.testing import footage_dir, publish_event, running_service, wait_until
+from reelhouse.testing import footage_dir, publish_event, running_service, wait_until
 from reelhouse.transcoder.adapters.storage import MediaStore
 from reelhouse.transcoder.main import build_service
 from reelhouse.transcoder.settings import TranscoderSettings
@@ -29,11 +29,11 @@ def test_a_job_is_held_through_a_storage_outage_and_completes(platform_settings,
     calls = []
     real_download = MediaStore.download
 
-    def flaky_download(self, bucket, key, dest):  # noqa: ANN001, ANN202
+    def flaky_download(self, bucket, key, dest, on_fraction=None):  # noqa: ANN001, ANN202
         calls.append(key)
         if len(calls) <= outage_calls:
             raise EndpointConnectionError(endpoint_url=settings.s3_endpoint_url)
-        return real_download(self, bucket, key, dest)
+        return real_download(self, bucket, key, dest, on_fraction)
 
     monkeypatch.setattr(MediaStore, "download", flaky_download)
     clip = footage_dir() / "carphone_pristine.mp4"

@@ -19,7 +19,7 @@ from reelhouse.contracts.events import (
     VideoRedriveRequestedV1,
     VideoUploadedV1,
 )
-from reelhouse.platform.testing import EventCapture, publish_event, running_service
+from reelhouse.testing import EventCapture, publish_event, running_service
 from reelhouse.transcoder.adapters.db import TranscodeJob, utcnow
 from reelhouse.transcoder.main import build_service
 from reelhouse.transcoder.settings import TranscoderSettings

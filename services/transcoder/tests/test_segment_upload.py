@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from reelhouse.platform.storage import ensure_buckets, s3_client
-from reelhouse.platform.testing import footage_dir, requires_tools
+from reelhouse.testing import footage_dir, requires_tools
 from reelhouse.transcoder import handlers
 from reelhouse.transcoder.adapters import ffmpeg as ff
 from reelhouse.transcoder.adapters.storage import MediaStore

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from reelhouse.platform.testing import footage_dir, requires_tools
-from reelhouse.transcoder.adapters.ffmpeg import make_storyboard, probe, storyboard_vtt
+from reelhouse.testing import footage_dir, requires_tools
+from reelhouse.transcoder.adapters.ffmpeg import make_storyboard, probe
+from reelhouse.transcoder.domain.pictures import storyboard_vtt
 
 pytestmark = [pytest.mark.unit, requires_tools("ffmpeg", "ffprobe")]
 

@@ -11,7 +11,7 @@ import pytest
 
 from reelhouse.contracts.events import VideoCreatedV1, VideoDeletedV1
 from reelhouse.platform.storage import ensure_buckets, s3_client
-from reelhouse.platform.testing import (
+from reelhouse.testing import (
     EventCapture,
     auth_headers,
     footage_dir,

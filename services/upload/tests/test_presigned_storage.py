@@ -17,7 +17,7 @@ import pytest
 
 from reelhouse.contracts.events import VideoCreatedV1
 from reelhouse.platform.storage import ensure_buckets, s3_client
-from reelhouse.platform.testing import auth_headers, footage_dir, publish_event, running_service, wait_until
+from reelhouse.testing import auth_headers, footage_dir, publish_event, running_service, wait_until
 from reelhouse.upload.adapters.s3 import MultipartStore
 from reelhouse.upload.main import build_service
 

@@ -11,7 +11,7 @@ import pytest
 
 from reelhouse.contracts.events import VideoCreatedV1
 from reelhouse.platform.storage import ensure_buckets, s3_client
-from reelhouse.platform.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
+from reelhouse.testing import EventCapture, auth_headers, publish_event, running_service, wait_until
 from reelhouse.upload.main import build_service
 from reelhouse.upload.settings import UploadSettings
 from reelhouse.upload.sweeper import sweep_once

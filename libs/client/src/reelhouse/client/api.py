@@ -55,6 +55,12 @@ class ReelhouseClient:
         self.http.close()
         self.storage.close()
 
+    def __enter__(self) -> ReelhouseClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def request(self, method: str, path: str, **kwargs: Any) -> Any:  # noqa: ANN401
         """One API call; returns the decoded JSON (None for 204); raises :class:`ApiError` otherwise."""
         r = self.http.request(method, path, **kwargs)

@@ -1,7 +1,9 @@
 """CloudEvents 1.0 envelope used for every Reelhouse domain event.
 
 Source of the attribute names: CloudEvents specification 1.0 (https://github.com/cloudevents/spec),
-structured content mode, JSON format. Reelhouse adds the extension attribute ``correlationid``.
+structured content mode, JSON format. Reelhouse adds the extension attribute ``correlationid`` and uses
+the CloudEvents Distributed Tracing extension's ``traceparent`` and ``tracestate`` (W3C Trace Context
+values; docs/observability.md, "Traces").
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ class CloudEvent(BaseModel):
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
     datacontenttype: str = "application/json"
     correlationid: str | None = None
+    traceparent: str | None = None
+    tracestate: str | None = None
     data: dict[str, Any]
 
     @property

@@ -24,11 +24,14 @@ from prometheus_client import make_asgi_app
 from reelhouse.contracts import routing_key_for
 from reelhouse.platform.api import RejectNulMiddleware
 from reelhouse.platform.db import Database, _libpq_conninfo, ensure_database, migrate
-from reelhouse.platform.logging import configure_logging
+from reelhouse.platform.logging import RequestIdMiddleware, configure_logging
 from reelhouse.platform.messaging.consumer import EventConsumer, HandlerSpec, connect_and_declare
 from reelhouse.platform.messaging.outbox import OutboxRelay
 from reelhouse.platform.messaging.pruning import MessagingPruner
 from reelhouse.platform.messaging.topology import ServiceQueues
+from reelhouse.platform.metrics import HttpMetricsMiddleware, MessagingMetrics
+from reelhouse.platform.openapi import install_openapi
+from reelhouse.platform.tracing import configure_tracing, instrument_app
 from reelhouse.platform.problems import install_problem_handlers, problem_response
 from reelhouse.platform.settings import PlatformSettings
 
@@ -128,6 +131,15 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
         )
         pruner_task = asyncio.create_task(pruner.run(), name=f"{defn.name}-messaging-pruner")
         app.state.pruner = pruner
+        depths = QueueDepths(settings.amqp_url, defn.queues) if defn.handlers else None
+        sampler = MessagingMetrics(
+            defn.name,
+            db.sessions,
+            queue_depths=depths.sample if depths else None,
+            ready=lambda: _ready(app),
+            interval_seconds=settings.metrics_interval_seconds,
+        )
+        sampler_task = asyncio.create_task(sampler.run(), name=f"{defn.name}-metrics-sampler")
         for hook in defn.on_startup:
             await hook(app)
         await broker.start()
@@ -138,6 +150,10 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
             for hook in defn.on_shutdown:
                 await hook(app)
             await broker.stop()
+            sampler.stop()
+            sampler_task.cancel()
+            if depths is not None:
+                await depths.close()
             pruner.stop()
             try:
                 await asyncio.wait_for(pruner_task, 10)
@@ -156,7 +172,11 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
     app.state.settings = settings
     app.state.definition = defn
     install_problem_handlers(app)
+    install_openapi(app)  # errors declared as problem+json with their codes (reelhouse.platform.openapi)
     app.add_middleware(RejectNulMiddleware)
+    app.add_middleware(HttpMetricsMiddleware, service=defn.name)
+    app.add_middleware(RequestIdMiddleware)
+    instrument_app(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -185,6 +205,54 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
     return app
 
 
+async def _ready(app: FastAPI) -> bool:
+    """True when the service's database and broker answer within 2 s each."""
+    try:
+        await asyncio.wait_for(app.state.db.ping(), 2)
+        return bool(await app.state.broker.ping(timeout=2))
+    except Exception:  # noqa: BLE001
+        return False
+
+
+class QueueDepths:
+    """Ready-message counts of a service's main, retry and dead-letter queues (passive declares on a
+    connection of its own, opened on first use and reopened after a broker outage)."""
+
+    def __init__(self, amqp_url: str, queues: ServiceQueues) -> None:
+        self.amqp_url = amqp_url
+        self.queues = queues
+        self._connection = None
+
+    async def sample(self) -> dict[str, int]:
+        """``{"main": n, "retry": n, "dlq": n}``; raises aio-pika errors while the broker is down."""
+        import aio_pika
+
+        if self._connection is None or self._connection.is_closed:
+            self._connection = await aio_pika.connect(self.amqp_url, timeout=5)
+        try:
+            channel = await self._connection.channel()
+            try:
+                out = {}
+                for role, name in (("main", self.queues.main), ("retry", self.queues.retry), ("dlq", self.queues.dlq)):
+                    queue = await channel.declare_queue(name, passive=True)
+                    out[role] = int(queue.declaration_result.message_count or 0)
+                return out
+            finally:
+                await channel.close()
+        except Exception:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        """Close the connection (idempotent)."""
+        connection, self._connection = self._connection, None
+        if connection is not None and not connection.is_closed:
+            try:
+                await connection.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+
 def run_cli(build: Callable[[PlatformSettings | None], ServiceDefinition], argv: list[str] | None = None) -> None:
     """Service CLI: ``migrate`` (create db + upgrade) and ``serve [--host] [--port] [--no-migrate]``."""
     import uvicorn
@@ -199,6 +267,7 @@ def run_cli(build: Callable[[PlatformSettings | None], ServiceDefinition], argv:
     args = parser.parse_args(argv)
     defn = build(None)
     configure_logging(defn.name, defn.settings.log_level, defn.settings.log_json)
+    configure_tracing(defn.name)
     if args.cmd == "migrate":
         defn.prepare_database()
         log.info("service.migrated", service=defn.name)

@@ -7,9 +7,10 @@ http://127.0.0.1:8080.
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -65,6 +66,9 @@ class PlatformSettings(BaseSettings):
     """Inbox rows (processed event ids) older than this are deleted; keep it well above
     ``retry_window_seconds``, the longest time a duplicate of a processed event can still arrive."""
     messaging_prune_interval_seconds: float = Field(default=300.0, gt=0)
+    metrics_interval_seconds: float = Field(default=15.0, gt=0)
+    """How often the outbox backlog, queue depths and readiness gauges are sampled (seconds;
+    docs/observability.md)."""
     """How often each service prunes its outbox and inbox."""
 
     s3_endpoint_url: str = "http://127.0.0.1:9000"
@@ -149,3 +153,50 @@ class PlatformSettings(BaseSettings):
     def queue_name(self, service: str) -> str:
         """Name of ``service``'s durable consumer queue, e.g. ``reelhouse.transcoder``."""
         return f"{self.queue_prefix}{service}"
+
+
+class EdgeSettings(BaseSettings):
+    """Settings of the nginx edge's browser and abuse policy (prefix ``REELHOUSE_EDGE_``), filled into
+    ``deploy/k8s/base/nginx/edge.conf.template`` (docs/security.md, "CORS" and "Edge limits").
+
+    The defaults are the Kubernetes base's (``deploy/k8s/base/reelhouse.env``); the laptop stack raises
+    the limits (deploy/local/stack.py), since every test and benchmark there comes from one address.
+    Raises ``pydantic.ValidationError`` for an origin that is not ``scheme://host[:port]`` or a limit
+    below 1.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="REELHOUSE_EDGE_", env_file=None, extra="ignore")
+
+    cors_allowed_origins: str = ""
+    """Comma-separated origins whose browser apps may call the API (``https://app.example.com``); empty:
+    the same origin only."""
+    api_rate_per_second: int = Field(default=20, ge=1)
+    """API requests per second per client address (nginx ``limit_req`` rate)."""
+    api_burst: int = Field(default=50, ge=1)
+    """Requests above the rate a client address may send at once before 429 (``limit_req`` burst)."""
+    api_connections_per_address: int = Field(default=32, ge=1)
+    """Concurrent API requests per client address (``limit_conn``)."""
+    ws_connections_per_address: int = Field(default=16, ge=1)
+    """Open WebSockets (chat) per client address (``limit_conn``)."""
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        origins = [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], nothing after it)")
+        return ",".join(origins)
+
+    def template_values(self) -> dict[str, str]:
+        """The edge template's variables for these settings (``CORS_ALLOWED_ORIGINS``...)."""
+        return {
+            "CORS_ALLOWED_ORIGINS": self.cors_allowed_origins,
+            "EDGE_API_RATE_PER_SECOND": str(self.api_rate_per_second),
+            "EDGE_API_BURST": str(self.api_burst),
+            "EDGE_API_CONNECTIONS_PER_ADDRESS": str(self.api_connections_per_address),
+            "EDGE_WS_CONNECTIONS_PER_ADDRESS": str(self.ws_connections_per_address),
+        }
+
+
+_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[A-Za-z0-9.-]+(:[0-9]{1,5})?|[A-Za-z][A-Za-z0-9+.-]*://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")

@@ -35,6 +35,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from reelhouse.contracts.events import VideoRedriveRequestedV1
+from reelhouse.gallery.adapters import metrics, webhooks
 from reelhouse.gallery.adapters.db import Video, utcnow
 from reelhouse.gallery.domain.lifecycle import VideoStatus
 from reelhouse.platform.messaging.outbox import add_event
@@ -59,7 +60,7 @@ async def sweep_once(app: FastAPI, batch: int = 100, now: datetime | None = None
     """Re-drive or fail up to ``batch`` silent videos; returns ``{"redriven": n, "failed": m}``.
 
     Raises what the database raises (the loop logs it and tries again on its next pass)."""
-    from reelhouse.gallery.handlers import _advance
+    from reelhouse.gallery.handlers import _advance, video_failed_data
 
     settings = app.state.settings
     stuck = float(settings.stuck_video_seconds)
@@ -87,6 +88,8 @@ async def sweep_once(app: FastAPI, batch: int = 100, now: datetime | None = None
                         f"no sign of a job for {silent:.0f} s"
                     )
                     session.add(video)
+                    await webhooks.enqueue(session, video.owner_id, "video.failed", video_failed_data(video))
+                    metrics.video_failed(video.fail_reason)
                     counts["failed"] += 1
                     log.error("gallery.stuck_video_failed", video_id=str(video.id), redrives=video.redrive_count, silent_s=round(silent))
                 continue

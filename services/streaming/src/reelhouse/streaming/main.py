@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from reelhouse.platform.runtime import ServiceDefinition, create_app, run_cli
 from reelhouse.platform.settings import PlatformSettings
+from reelhouse.streaming.adapters.metrics import start_live_metrics, stop_live_metrics
 from reelhouse.streaming.handlers import HANDLERS, PUBLISHES
 from reelhouse.streaming.handlers.live import start_supervisor, stop_supervisor
 from reelhouse.streaming.http.ingest import router as ingest_router
@@ -27,8 +28,8 @@ def build_service(settings: PlatformSettings | None = None) -> ServiceDefinition
         routers=[router, streams_router, ingest_router],
         handlers=HANDLERS,
         publishes=PUBLISHES,
-        on_startup=[start_supervisor],
-        on_shutdown=[stop_supervisor],
+        on_startup=[start_supervisor, start_live_metrics],
+        on_shutdown=[stop_supervisor, stop_live_metrics],
     )
 
 

@@ -10,7 +10,10 @@ Live streaming (all ``REELHOUSE_`` + upper-case name):
 - ``rtmp_ingest_url``: what broadcasters are told to publish to (``rtmp://host:1935/live``).
 - ``rtmp_control_url``: the ingest nginx's ``rtmp_control`` base (loopback HTTP), used to disconnect
   a broadcaster.
-- ``rtmp_callback_token``: the ``t`` query parameter the ingest's callbacks must carry.
+- ``rtmp_callback_token``: the ``t`` query parameter the ingest's callbacks must carry. Empty
+  refuses every callback (never "no check"); outside dev mode the service does not start without one.
+- ``rtmp_record_dir``: the ingest's ``record_path`` as this service sees it; a ``record_done`` callback
+  naming a file anywhere else is ignored (the service only ever remuxes the ingest's own recordings).
 - ``live_reconnect_window_seconds``: a broadcaster that drops and returns within this many seconds
   continues the same stream; ``live_idle_timeout_seconds``: a stream started from the API that never
   gets a broadcaster ends after this (30 minutes, docs/api.md "Live streams").
@@ -42,6 +45,7 @@ class StreamingSettings(PlatformSettings):
     rtmp_ingest_url: str = "rtmp://127.0.0.1:1935/live"
     rtmp_control_url: str = "http://127.0.0.1:8106/control"
     rtmp_callback_token: str = "reelhouse-dev-rtmp-callback-token"
+    rtmp_record_dir: str = "/var/lib/reelhouse-live/recordings"
     live_reconnect_window_seconds: float = Field(default=30.0, ge=0)
     live_idle_timeout_seconds: float = Field(default=1800.0, gt=0)
     live_recording_grace_seconds: float = Field(default=10.0, ge=0)

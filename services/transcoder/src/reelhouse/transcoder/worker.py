@@ -60,6 +60,7 @@ from sqlalchemy import select, update
 from reelhouse.contracts.events import TranscodeFailedV1
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.transcoder.adapters.db import TranscodeJob, utcnow
+from reelhouse.transcoder.domain.job import JobStatus
 from reelhouse.transcoder.domain.ladder import FailReason
 from reelhouse.transcoder.settings import TranscoderSettings
 
@@ -204,7 +205,7 @@ class JobControl:
                 async with db.session() as session:
                     result = await session.execute(
                         update(TranscodeJob)
-                        .where(TranscodeJob.id == job_id, TranscodeJob.lease_owner == self.name, TranscodeJob.status == "RUNNING")
+                        .where(TranscodeJob.id == job_id, TranscodeJob.lease_owner == self.name, TranscodeJob.status == JobStatus.RUNNING)
                         .values(lease_expires_at=self.lease_deadline())
                     )
                     if result.rowcount == 0:
@@ -257,7 +258,7 @@ class JobControl:
         async with self.app.state.db.session() as session:
             result = await session.execute(
                 update(TranscodeJob)
-                .where(TranscodeJob.id == job_id, TranscodeJob.lease_owner == self.name, TranscodeJob.status == "RUNNING")
+                .where(TranscodeJob.id == job_id, TranscodeJob.lease_owner == self.name, TranscodeJob.status == JobStatus.RUNNING)
                 .values(**values)
             )
             if result.rowcount == 0 or body is None:
@@ -278,7 +279,7 @@ class JobControl:
             rows = (
                 await session.execute(
                     select(TranscodeJob)
-                    .where(TranscodeJob.status == "RUNNING", TranscodeJob.lease_expires_at < utcnow(), TranscodeJob.message.is_not(None))
+                    .where(TranscodeJob.status == JobStatus.RUNNING, TranscodeJob.lease_expires_at < utcnow(), TranscodeJob.message.is_not(None))
                     .order_by(TranscodeJob.lease_expires_at)
                     .limit(10)
                     .with_for_update(skip_locked=True)
@@ -287,7 +288,7 @@ class JobControl:
             for job in rows:
                 handled += 1
                 if job.attempt >= self.settings.max_delivery_attempts:
-                    job.status = "FAILED"
+                    job.status = JobStatus.FAILED
                     job.fail_reason = str(FailReason.WORKER_LOST)
                     job.detail = f"the worker running the job died {job.attempt} times (last: {job.worker})"
                     job.finished_at = utcnow()

@@ -52,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelhouse.contracts import CloudEvent
 from reelhouse.contracts.events import EventPayload, payload_model_for
 from reelhouse.platform.db import Database
+from reelhouse.platform.tracing import consumer_span
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.platform.messaging.schema import inbox
 from reelhouse.platform.messaging.topology import DLX_EXCHANGE, ServiceQueues
@@ -301,7 +302,9 @@ class EventConsumer:
             await msg.ack()
             return
 
-        structlog.contextvars.bind_contextvars(event_id=envelope.id, event_type=envelope.type)
+        structlog.contextvars.bind_contextvars(event_id=envelope.id, event_type=envelope.type, request_id=envelope.correlationid)
+        span_scope = consumer_span(envelope.type, envelope.id, self.service, data)
+        span = span_scope.__enter__()
         try:
             ctx = HandlerContext(
                 service=self.service,
@@ -330,10 +333,12 @@ class EventConsumer:
             self.processed += 1
             await msg.ack()
         except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered, never dropped
+            span.record_exception(exc)
             await self._on_failure(msg, attempt, exc)
             await msg.ack()
         finally:
-            structlog.contextvars.unbind_contextvars("event_id", "event_type")
+            span_scope.__exit__(None, None, None)
+            structlog.contextvars.unbind_contextvars("event_id", "event_type", "request_id")
 
 
 def _channel(prefetch: int):  # noqa: ANN202

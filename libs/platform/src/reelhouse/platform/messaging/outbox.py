@@ -17,24 +17,28 @@ from datetime import UTC, datetime
 import aio_pika
 import psycopg
 import structlog
+from prometheus_client import Counter
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.contracts import CloudEvent
 from reelhouse.contracts.events import EventPayload
 from reelhouse.platform.messaging.schema import OUTBOX_CHANNEL, outbox
+from reelhouse.platform.tracing import trace_attributes
 
 log = structlog.get_logger(__name__)
 
 
 def make_envelope(payload: EventPayload, source: str, correlation_id: str | None = None) -> CloudEvent:
-    """Wrap ``payload`` in a CloudEvents envelope (type from the payload class, subject = entity id)."""
+    """Wrap ``payload`` in a CloudEvents envelope (type from the payload class, subject = entity id,
+    ``traceparent``/``tracestate`` of the current span: :func:`reelhouse.platform.tracing.trace_attributes`)."""
     return CloudEvent(
         source=source,
         type=payload.event_type,
         subject=payload.subject(),
         correlationid=correlation_id,
         data=payload.model_dump(mode="json", by_alias=True),
+        **trace_attributes(),
     )
 
 
@@ -57,6 +61,21 @@ async def add_event(
     )
     await session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))
     return env
+
+
+EVENTS_PUBLISHED = Counter(
+    "reelhouse_events_published_total",
+    "Domain events the outbox relay published (confirmed by the broker), by service and event type.",
+    ["service", "event_type"],
+)
+PUBLISH_FAILURES = Counter(
+    "reelhouse_outbox_publish_failures_total", "Outbox publishes that failed (kept and retried), by service.", ["service"]
+)
+
+
+def _service_of(envelope: dict) -> str:
+    """The publishing service, from the CloudEvents ``source`` (``/reelhouse/<service>``)."""
+    return str(envelope.get("source") or "unknown").rstrip("/").rsplit("/", 1)[-1]
 
 
 class OutboxRelay:
@@ -153,6 +172,7 @@ class OutboxRelay:
                         .values(attempts=outbox.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:500])
                     )
                     log.error("outbox.publish_failed", event_id=str(row.event_id), error=str(exc))
+                    PUBLISH_FAILURES.labels(_service_of(env)).inc()
                     blocked.add(subject)
                     continue
                 await session.execute(
@@ -160,6 +180,7 @@ class OutboxRelay:
                     .where(outbox.c.id == row.id)
                     .values(sent_at=func.now(), attempts=outbox.c.attempts + 1)
                 )
+                EVENTS_PUBLISHED.labels(_service_of(env), str(env["type"]).removeprefix("reelhouse.")).inc()
                 sent += 1
             self.published += sent
             return sent

@@ -29,10 +29,10 @@ from prometheus_client import Counter, Gauge
 
 log = structlog.get_logger(__name__)
 
-CONNECTIONS = Gauge("chat_connections", "open chat WebSocket connections on this replica")
-DELIVERIES = Counter("chat_deliveries_total", "frames queued to chat clients")
-SLOW_DROPS = Counter("chat_slow_client_drops_total", "clients disconnected because their send queue was full")
-GAP_FILLS = Counter("chat_gap_fills_total", "fan-out gaps filled from the database")
+CONNECTIONS = Gauge("reelhouse_chat_connections", "Open chat WebSocket connections on this replica.")
+DELIVERIES = Counter("reelhouse_chat_deliveries_total", "Frames queued to chat clients on this replica.")
+SLOW_DROPS = Counter("reelhouse_chat_slow_client_drops_total", "Clients disconnected because their send queue was full.")
+GAP_FILLS = Counter("reelhouse_chat_gap_fills_total", "Fan-out gaps filled from the database.")
 
 CLOSE_SLOW = 1013
 

@@ -22,13 +22,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
 
 from reelhouse.chat.adapters import store
 from reelhouse.chat.domain import rules
+from reelhouse.chat.http.schemas import (
+    BanIn,
+    BanOut,
+    BanPage,
+    ChatMessagePage,
+    ModeratorPage,
+    RoomOut,
+    SettingsIn,
+    TicketOut,
+)
 from reelhouse.chat.http.ws import issue_ws_ticket
 from reelhouse.platform.auth import CurrentUser, Principal, verify_token
+from reelhouse.platform.openapi import problems
 from reelhouse.platform.problems import ProblemError
 
 router = APIRouter(prefix="/api/streams/{stream_id}/chat", tags=["chat"])
@@ -42,20 +51,6 @@ def optional_principal(request: Request, creds: Annotated[HTTPAuthorizationCrede
 
 
 MaybeUser = Annotated[Principal | None, Depends(optional_principal)]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-class BanIn(_In):
-    user_id: str = Field(min_length=1, max_length=200)
-    duration_seconds: int | None = Field(default=None, ge=1, le=14 * 24 * 3600, description="timeout length; omit for a ban")
-    reason: str | None = Field(default=None, max_length=500)
-
-
-class SettingsIn(_In):
-    slow_mode_seconds: int = Field(ge=0, le=3600)
 
 
 def _room_out(room: store.Room) -> dict:
@@ -87,13 +82,13 @@ async def _moderated_room(session, stream_id: uuid.UUID, user: Principal) -> tup
     return room, mods
 
 
-@router.get("")
+@router.get("", response_model=RoomOut, operation_id="getChatRoom", responses=problems((404, "STREAM_NOT_FOUND")))
 async def get_room(stream_id: uuid.UUID, request: Request, user: MaybeUser) -> dict:
     async with request.app.state.db.session() as s:
         return _room_out(await _room(s, stream_id, user))
 
 
-@router.post("/ticket")
+@router.post("/ticket", response_model=TicketOut, operation_id="createChatTicket", responses=problems((404, "STREAM_NOT_FOUND")))
 async def ws_ticket(stream_id: uuid.UUID, request: Request, user: CurrentUser) -> dict:
     """A ticket standing for the caller at this stream's chat WebSocket for ``chat_ticket_ttl_seconds``
     (30 s): ``{ticket, expiresAt, webSocketPath}``; connect to ``webSocketPath`` (``?ticket=...``).
@@ -108,7 +103,7 @@ async def ws_ticket(stream_id: uuid.UUID, request: Request, user: CurrentUser) -
     }
 
 
-@router.get("/messages")
+@router.get("/messages", response_model=ChatMessagePage, operation_id="listChatMessages", responses=problems((404, "STREAM_NOT_FOUND")))
 async def list_messages(
     stream_id: uuid.UUID,
     request: Request,
@@ -128,7 +123,10 @@ async def list_messages(
     return {"items": items, "nextCursor": str(nxt) if nxt is not None else None}
 
 
-@router.delete("/messages/{message_id}", status_code=204)
+@router.delete(
+    "/messages/{message_id}", status_code=204, operation_id="deleteChatMessage",
+    responses=problems((404, "STREAM_NOT_FOUND"), (404, "MESSAGE_NOT_FOUND"), (403, "NOT_MODERATOR"), (403, "CANNOT_MODERATE")),
+)  # fmt: skip
 async def delete_message(stream_id: uuid.UUID, message_id: uuid.UUID, request: Request, user: CurrentUser) -> Response:
     """Delete a message (owner or moderator). 403 NOT_MODERATOR for anyone else; 403 CANNOT_MODERATE when
     a moderator targets the owner's or another moderator's message (:func:`rules.can_delete_message`);
@@ -150,14 +148,17 @@ async def delete_message(stream_id: uuid.UUID, message_id: uuid.UUID, request: R
     return Response(status_code=204)
 
 
-@router.get("/bans")
+@router.get("/bans", response_model=BanPage, operation_id="listChatBans", responses=problems((404, "STREAM_NOT_FOUND"), (403, "NOT_MODERATOR")))
 async def list_bans(stream_id: uuid.UUID, request: Request, user: CurrentUser) -> dict:
     async with request.app.state.db.session() as s:
         await _moderated_room(s, stream_id, user)
         return {"items": await store.list_bans(s, stream_id), "nextCursor": None}
 
 
-@router.post("/bans", status_code=201)
+@router.post(
+    "/bans", status_code=201, response_model=BanOut, operation_id="banChatUser",
+    responses=problems((404, "STREAM_NOT_FOUND"), (403, "NOT_MODERATOR"), (403, "CANNOT_MODERATE")),
+)  # fmt: skip
 async def ban_user(stream_id: uuid.UUID, body: BanIn, request: Request, user: CurrentUser) -> dict:
     async with request.app.state.db.session() as s:
         room, mods = await _moderated_room(s, stream_id, user)
@@ -168,7 +169,7 @@ async def ban_user(stream_id: uuid.UUID, body: BanIn, request: Request, user: Cu
     return {"userId": body.user_id, "until": until.isoformat() if until else None, "reason": body.reason}
 
 
-@router.delete("/bans/{user_id}", status_code=204)
+@router.delete("/bans/{user_id}", status_code=204, operation_id="unbanChatUser", responses=problems((404, "STREAM_NOT_FOUND"), (403, "NOT_MODERATOR")))
 async def unban_user(stream_id: uuid.UUID, user_id: str, request: Request, user: CurrentUser) -> Response:
     async with request.app.state.db.session() as s:
         await _moderated_room(s, stream_id, user)
@@ -176,7 +177,7 @@ async def unban_user(stream_id: uuid.UUID, user_id: str, request: Request, user:
     return Response(status_code=204)
 
 
-@router.put("/settings")
+@router.put("/settings", response_model=RoomOut, operation_id="updateChatSettings", responses=problems((404, "STREAM_NOT_FOUND"), (403, "NOT_MODERATOR")))
 async def put_settings(stream_id: uuid.UUID, body: SettingsIn, request: Request, user: CurrentUser) -> dict:
     async with request.app.state.db.session() as s:
         await _moderated_room(s, stream_id, user)
@@ -184,14 +185,17 @@ async def put_settings(stream_id: uuid.UUID, body: SettingsIn, request: Request,
         return _room_out(await store.get_room(s, stream_id))
 
 
-@router.get("/moderators")
+@router.get("/moderators", response_model=ModeratorPage, operation_id="listChatModerators", responses=problems((404, "STREAM_NOT_FOUND"), (403, "NOT_MODERATOR")))
 async def list_mods(stream_id: uuid.UUID, request: Request, user: CurrentUser) -> dict:
     async with request.app.state.db.session() as s:
         _, mods = await _moderated_room(s, stream_id, user)
     return {"items": [{"userId": m} for m in mods], "nextCursor": None}
 
 
-@router.put("/moderators/{user_id}", status_code=204)
+@router.put(
+    "/moderators/{user_id}", status_code=204, operation_id="addChatModerator",
+    responses=problems((404, "STREAM_NOT_FOUND"), (403, "NOT_OWNER")),
+)  # fmt: skip
 async def add_mod(stream_id: uuid.UUID, user_id: str, request: Request, user: CurrentUser) -> Response:
     async with request.app.state.db.session() as s:
         room = await _room(s, stream_id, user)
@@ -201,7 +205,10 @@ async def add_mod(stream_id: uuid.UUID, user_id: str, request: Request, user: Cu
     return Response(status_code=204)
 
 
-@router.delete("/moderators/{user_id}", status_code=204)
+@router.delete(
+    "/moderators/{user_id}", status_code=204, operation_id="removeChatModerator",
+    responses=problems((404, "STREAM_NOT_FOUND"), (403, "NOT_OWNER")),
+)  # fmt: skip
 async def remove_mod(stream_id: uuid.UUID, user_id: str, request: Request, user: CurrentUser) -> Response:
     async with request.app.state.db.session() as s:
         room = await _room(s, stream_id, user)

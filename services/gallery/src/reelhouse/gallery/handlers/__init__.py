@@ -19,7 +19,9 @@ from sqlalchemy import delete
 
 from reelhouse.contracts.events import (
     PlaybackViewedV1,
+    StreamEndedV1,
     StreamRecordedV1,
+    StreamStartedV1,
     TranscodeCompletedV1,
     TranscodeFailedV1,
     TranscodeProgressV1,
@@ -29,6 +31,7 @@ from reelhouse.contracts.events import (
     VideoUploadFailedV1,
     VideoUploadStartedV1,
 )
+from reelhouse.gallery.adapters import metrics, webhooks
 from reelhouse.gallery.adapters.db import Video, VideoAsset, VideoTransition, touch, utcnow
 from reelhouse.gallery.domain.lifecycle import IllegalTransition, VideoStatus, check_transition, path_to
 from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, RetryLater
@@ -118,6 +121,8 @@ async def on_upload_failed(ctx: HandlerContext, event: VideoUploadFailedV1) -> N
     if video and video.status in WAITING_FOR_UPLOAD and _advance(video, VideoStatus.FAILED, session=ctx.session, cause=ctx.envelope.type):
         video.fail_reason = f"UPLOAD_{event.reason}"
         ctx.session.add(video)
+        await webhooks.enqueue(ctx.session, video.owner_id, "video.failed", video_failed_data(video))
+        metrics.video_failed(video.fail_reason)
 
 
 async def on_transcode_started(ctx: HandlerContext, event: TranscodeStartedV1) -> None:
@@ -179,6 +184,14 @@ async def on_transcode_completed(ctx: HandlerContext, event: TranscodeCompletedV
     video.fail_reason = None
     video.fail_detail = None
     ctx.session.add(video)
+    metrics.VIDEOS_READY.inc()
+    await webhooks.enqueue(
+        ctx.session,
+        video.owner_id,
+        "video.ready",
+        {"videoId": str(video.id), "title": video.title, "status": "READY", "durationSeconds": video.duration_seconds,
+         "width": video.width, "height": video.height},
+    )
 
 
 async def on_transcode_failed(ctx: HandlerContext, event: TranscodeFailedV1) -> None:
@@ -193,6 +206,13 @@ async def on_transcode_failed(ctx: HandlerContext, event: TranscodeFailedV1) -> 
         video.fail_detail = event.detail[:2000]
         video.transcode_attempt = max(video.transcode_attempt, event.attempt)
         ctx.session.add(video)
+        await webhooks.enqueue(ctx.session, video.owner_id, "video.failed", video_failed_data(video))
+        metrics.video_failed(video.fail_reason)
+
+
+def video_failed_data(video: Video) -> dict:
+    """The ``data`` of a video.failed webhook: ``videoId``, ``title``, ``status``, ``failReason``."""
+    return {"videoId": str(video.id), "title": video.title, "status": "FAILED", "failReason": video.fail_reason}
 
 
 async def on_playback_viewed(ctx: HandlerContext, event: PlaybackViewedV1) -> None:
@@ -241,11 +261,31 @@ async def on_stream_recorded(ctx: HandlerContext, event: StreamRecordedV1) -> No
                                       upload_session_id=uuid.uuid5(uuid.NAMESPACE_URL, f"reelhouse:stream-recording-upload:{event.stream_id}"),
                                       bucket=event.bucket, source_file_key=event.source_file_key, source_size_bytes=size,
                                       source_mime=mime, checksum=event.checksum or ""))
+    await webhooks.enqueue(
+        ctx.session,
+        event.owner_id,
+        "recording.ready",
+        {"streamId": str(event.stream_id), "videoId": str(video_id), "title": video.title, "durationSeconds": event.duration_seconds},
+    )
     log.info("gallery.stream_recording_created", video_id=str(video_id), stream_id=str(event.stream_id))
+
+
+async def on_stream_started(ctx: HandlerContext, event: StreamStartedV1) -> None:
+    """Webhooks only: the owner's ``stream.started`` endpoints get ``streamId`` and ``startedAt``."""
+    await webhooks.enqueue(ctx.session, event.owner_id, "stream.started", {"streamId": str(event.stream_id), "startedAt": event.started_at.isoformat()})
+
+
+async def on_stream_ended(ctx: HandlerContext, event: StreamEndedV1) -> None:
+    """Webhooks only: ``stream.ended`` with ``streamId``, ``endedAt`` and ``reason``."""
+    await webhooks.enqueue(
+        ctx.session, event.owner_id, "stream.ended", {"streamId": str(event.stream_id), "endedAt": event.ended_at.isoformat(), "reason": event.reason}
+    )
 
 
 HANDLERS: dict[str, HandlerSpec] = {
     StreamRecordedV1.event_type: HandlerSpec(on_stream_recorded),
+    StreamStartedV1.event_type: HandlerSpec(on_stream_started),
+    StreamEndedV1.event_type: HandlerSpec(on_stream_ended),
     PlaybackViewedV1.event_type: HandlerSpec(on_playback_viewed),
     VideoUploadStartedV1.event_type: HandlerSpec(on_upload_started),
     VideoUploadedV1.event_type: HandlerSpec(on_uploaded),

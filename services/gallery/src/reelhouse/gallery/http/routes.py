@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.contracts.events import VideoCreatedV1, VideoDeletedV1, VideoRetryRequestedV1, VideoUpdatedV1
+from reelhouse.gallery.adapters import webhooks
 from reelhouse.gallery.adapters.db import Video, VideoAsset, VideoTransition, touch, utcnow
 from reelhouse.gallery.domain.lifecycle import IllegalTransition, VideoStatus, check_transition
 from reelhouse.gallery.domain.validation import ValidationFailure, normalize_mime, validate_source
@@ -33,6 +34,7 @@ from reelhouse.gallery.http.schemas import (
 )
 from reelhouse.platform.auth import CurrentUser
 from reelhouse.platform.messaging.outbox import add_event
+from reelhouse.platform.openapi import problems
 from reelhouse.platform.problems import ProblemError
 from reelhouse.platform.signing import HmacPathSigner
 
@@ -121,7 +123,10 @@ async def _assets(session: AsyncSession, video_id: uuid.UUID) -> list[VideoAsset
     return list((await session.execute(select(VideoAsset).where(VideoAsset.video_id == video_id))).scalars())
 
 
-@router.post("", status_code=201, response_model=VideoOut)
+@router.post(
+    "", status_code=201, response_model=VideoOut, operation_id="createVideo",
+    responses=problems((422, "UNSUPPORTED_FORMAT"), (422, "INVALID_SIZE"), (413, "FILE_TOO_LARGE")),
+)  # fmt: skip
 async def create_video(body: CreateVideo, user: CurrentUser, request: Request, response: Response) -> VideoOut:
     """Create a DRAFT video after validating the declared format and size (422 / 413 otherwise)."""
     try:
@@ -172,7 +177,7 @@ def _encode_cursor(video: Video) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-@router.get("", response_model=VideoPage)
+@router.get("", response_model=VideoPage, operation_id="listVideos", responses=problems((400, "INVALID_CURSOR")))
 async def list_videos(
     request: Request,
     user: CurrentUser,
@@ -207,7 +212,7 @@ async def list_videos(
     )
 
 
-@router.get("/{video_id}", response_model=VideoOut)
+@router.get("/{video_id}", response_model=VideoOut, operation_id="getVideo", responses=problems((404, "VIDEO_NOT_FOUND")))
 async def get_video(video_id: uuid.UUID, request: Request, user: CurrentUser, response: Response) -> VideoOut:
     """One video; 404 when it does not exist or is another user's private video."""
     async with request.app.state.db.session() as session:
@@ -217,7 +222,10 @@ async def get_video(video_id: uuid.UUID, request: Request, user: CurrentUser, re
     return video_out(request, video, assets)
 
 
-@router.patch("/{video_id}", response_model=VideoOut)
+@router.patch(
+    "/{video_id}", response_model=VideoOut, operation_id="updateVideo",
+    responses=problems((404, "VIDEO_NOT_FOUND"), (412, "ETAG_MISMATCH")),
+)  # fmt: skip
 async def update_video(
     video_id: uuid.UUID,
     body: UpdateVideo,
@@ -261,7 +269,7 @@ async def update_video(
     return video_out(request, video, assets)
 
 
-@router.delete("/{video_id}", status_code=204)
+@router.delete("/{video_id}", status_code=204, operation_id="deleteVideo", responses=problems((404, "VIDEO_NOT_FOUND")))
 async def delete_video(video_id: uuid.UUID, request: Request, user: CurrentUser) -> Response:
     """Delete the video and its asset rows; storage is cleaned up asynchronously (video.deleted)."""
     async with request.app.state.db.session() as session:
@@ -269,10 +277,14 @@ async def delete_video(video_id: uuid.UUID, request: Request, user: CurrentUser)
         await session.execute(delete(VideoAsset).where(VideoAsset.video_id == video_id))
         await session.delete(video)
         await add_event(session, VideoDeletedV1(video_id=video_id, owner_id=video.owner_id), SOURCE, request.headers.get("x-request-id"))
+        await webhooks.enqueue(session, video.owner_id, "video.deleted", {"videoId": str(video_id)})
     return Response(status_code=204)
 
 
-@router.post("/{video_id}/retry", status_code=202, response_model=VideoOut)
+@router.post(
+    "/{video_id}/retry", status_code=202, response_model=VideoOut, operation_id="retryVideo",
+    responses=problems((404, "VIDEO_NOT_FOUND"), (409, "ILLEGAL_TRANSITION"), (409, "SOURCE_MISSING"), (409, "READY_IS_FINAL")),
+)  # fmt: skip
 async def retry_video(video_id: uuid.UUID, request: Request, user: CurrentUser, response: Response) -> VideoOut:
     """FAILED -> TRANSCODING when the source exists; publishes video.retry_requested (409 otherwise)."""
     async with request.app.state.db.session() as session:

@@ -106,3 +106,76 @@ class VideoPage(ApiModel):
 
     items: list[VideoSummary]
     next_cursor: str | None = None
+
+
+# --- webhooks (docs/webhooks.md) ------------------------------------------------------------------
+
+
+class CreateWebhook(ApiModel):
+    """POST /api/webhooks. ``eventTypes`` empty or absent = every type."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    url: str = Field(min_length=8, max_length=2048)
+    event_types: list[str] | None = Field(default=None, max_length=20)
+    description: str = Field(default="", max_length=500)
+
+
+class UpdateWebhook(ApiModel):
+    """PATCH /api/webhooks/{id}: only the fields given change; ``enabled: true`` re-enables a disabled
+    endpoint (and clears its ``disabledReason``)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+    url: str | None = Field(default=None, min_length=8, max_length=2048)
+    event_types: list[str] | None = Field(default=None, max_length=20)
+    description: str | None = Field(default=None, max_length=500)
+    enabled: bool | None = None
+
+
+class WebhookOut(ApiModel):
+    """A webhook endpoint. ``secret`` (``whsec_...``) is shown only when created or rotated."""
+
+    id: uuid.UUID
+    url: str
+    description: str
+    event_types: list[str]
+    enabled: bool
+    disabled_reason: str | None = None
+    created_at: datetime
+    last_success_at: datetime | None = None
+    secret: str | None = None
+
+
+class WebhookPage(ApiModel):
+    """GET /api/webhooks: the caller's endpoints, newest first."""
+
+    items: list[WebhookOut]
+
+
+class WebhookSecret(ApiModel):
+    """POST /api/webhooks/{id}/rotate-secret: the new secret; the previous one keeps signing (a second
+    signature) until ``previousSecretExpiresAt``."""
+
+    secret: str
+    previous_secret_expires_at: datetime
+
+
+class WebhookDeliveryOut(ApiModel):
+    """One delivery: ``status`` PENDING | DELIVERED | FAILED; ``messageId`` is the ``webhook-id`` header."""
+
+    id: uuid.UUID
+    message_id: str
+    event_type: str
+    status: Literal["PENDING", "DELIVERED", "FAILED"]
+    attempts: int
+    last_status_code: int | None = None
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    created_at: datetime
+    delivered_at: datetime | None = None
+    payload: dict
+
+
+class WebhookDeliveryPage(ApiModel):
+    """GET /api/webhooks/{id}/deliveries: the most recent deliveries, newest first."""
+
+    items: list[WebhookDeliveryOut]

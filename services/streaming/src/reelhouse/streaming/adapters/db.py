@@ -132,7 +132,8 @@ class LiveStream(StreamingTable, table=True):
 
 
 class IngestSession(StreamingTable, table=True):
-    """One broadcaster connection to the ingest (on_publish .. on_publish_done)."""
+    """One broadcaster connection to the ingest (on_publish .. on_publish_done). ``key_hash`` is the
+    lookup hash of the key it published with (None for sessions older than migration 0006)."""
 
     __tablename__ = "live_ingest_sessions"
 
@@ -141,6 +142,7 @@ class IngestSession(StreamingTable, table=True):
         sa_column=sa.Column(pg.UUID(as_uuid=True), sa.ForeignKey("live_streams.id", ondelete="CASCADE"), nullable=False, index=True)
     )
     client_id: str
+    key_hash: str | None = None
     addr: str | None = None
     started_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     ended_at: datetime | None = Field(default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True))

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reelhouse.contracts.events import PlaybackViewedV1
 from reelhouse.platform.auth import CurrentUser
 from reelhouse.platform.messaging.outbox import add_event
+from reelhouse.platform.openapi import problems
 from reelhouse.platform.problems import ProblemError
 from reelhouse.platform.signing import HmacPathSigner, PlaybackSigner
 from reelhouse.streaming.adapters.db import PlaybackAsset, PlaybackRendition, utcnow
@@ -118,7 +119,10 @@ async def _load_playable(
     return asset, renditions
 
 
-@router.get("/{video_id}/playback", response_model=PlaybackOut)
+@router.get(
+    "/{video_id}/playback", response_model=PlaybackOut, operation_id="getPlayback",
+    responses=problems((404, "VIDEO_NOT_FOUND"), (404, "PLAYBACK_NOT_READY")),
+)  # fmt: skip
 async def get_playback(video_id: uuid.UUID, request: Request, user: CurrentUser, ttl: Ttl = None) -> PlaybackOut:
     """Signed playback URLs of a READY video (see the module docstring for errors).
 
@@ -141,7 +145,10 @@ async def get_playback(video_id: uuid.UUID, request: Request, user: CurrentUser,
     return body
 
 
-@router.get("/{video_id}/qualities", response_model=QualitiesOut)
+@router.get(
+    "/{video_id}/qualities", response_model=QualitiesOut, operation_id="listQualities",
+    responses=problems((404, "VIDEO_NOT_FOUND"), (404, "PLAYBACK_NOT_READY")),
+)  # fmt: skip
 async def get_qualities(video_id: uuid.UUID, request: Request, user: CurrentUser, ttl: Ttl = None) -> QualitiesOut:
     """The renditions of a READY video, best first, with signed playlist URLs (same errors and ``ttl``
     as playback; publishes nothing)."""

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reelhouse.platform.auth import CurrentUser
 from reelhouse.platform.messaging.outbox import add_event  # noqa: F401 - re-exported for tests
+from reelhouse.platform.openapi import problems
 from reelhouse.platform.problems import ProblemError
 from reelhouse.platform.signing import HmacPathSigner
 from reelhouse.streaming.adapters.db import LiveStream, utcnow
@@ -52,6 +53,9 @@ from reelhouse.streaming.http.schemas import (
 )
 
 router = APIRouter(prefix="/api/streams", tags=["live streams"])
+_UPDATE_PROBLEMS = problems(
+    (404, "STREAM_NOT_FOUND"), (412, "ETAG_MISMATCH"), (409, "STREAM_ENDED"), (409, "STREAM_LIVE"), (409, "ILLEGAL_TRANSITION")
+)  # fmt: skip
 
 _CONFLICT_TITLES = {
     "STREAM_ENDED": "Stream has ended",
@@ -151,7 +155,7 @@ def _encode_cursor(stream: LiveStream) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-@router.get("", response_model=StreamPage)
+@router.get("", response_model=StreamPage, operation_id="listStreams", responses=problems((400, "INVALID_CURSOR")))
 async def list_streams(
     request: Request,
     user: CurrentUser,
@@ -174,7 +178,7 @@ async def list_streams(
     return StreamPage(items=[stream_out(request, s, now) for s in page], next_cursor=_encode_cursor(page[-1]) if more and page else None)
 
 
-@router.post("", status_code=201, response_model=StreamCreatedOut)
+@router.post("", status_code=201, response_model=StreamCreatedOut, operation_id="createStream")
 async def create_stream(body: StreamIn, request: Request, response: Response, user: CurrentUser) -> StreamCreatedOut:
     """Create a stream (OFFLINE, or SCHEDULED with ``scheduledAt``). The answer carries the stream key
     once; later only ``GET /api/streams/{id}/ingest`` shows it."""
@@ -197,7 +201,7 @@ async def create_stream(body: StreamIn, request: Request, response: Response, us
     return StreamCreatedOut(**stream_out(request, stream).model_dump(), ingest=ingest_out(request, stream))
 
 
-@router.get("/{stream_id}", response_model=StreamOut)
+@router.get("/{stream_id}", response_model=StreamOut, operation_id="getStream", responses=problems((404, "STREAM_NOT_FOUND")))
 async def get_stream(stream_id: uuid.UUID, request: Request, response: Response, user: CurrentUser) -> StreamOut:
     """One of the caller's streams (``playbackUrl`` only while LIVE)."""
     async with request.app.state.db.session() as session:
@@ -234,7 +238,7 @@ async def _update(stream_id: uuid.UUID, body: StreamPatch, request: Request, res
     return stream_out(request, stream)
 
 
-@router.patch("/{stream_id}", response_model=StreamOut)
+@router.patch("/{stream_id}", response_model=StreamOut, operation_id="updateStream", responses=_UPDATE_PROBLEMS)
 async def patch_stream(
     stream_id: uuid.UUID, body: StreamPatch, request: Request, response: Response, user: CurrentUser,
     if_match: Annotated[str | None, Header()] = None,
@@ -244,7 +248,7 @@ async def patch_stream(
     return await _update(stream_id, body, request, response, user.user_id, if_match)
 
 
-@router.put("/{stream_id}", response_model=StreamOut)
+@router.put("/{stream_id}", response_model=StreamOut, operation_id="replaceStream", responses=_UPDATE_PROBLEMS)
 async def put_stream(
     stream_id: uuid.UUID, body: StreamPatch, request: Request, response: Response, user: CurrentUser,
     if_match: Annotated[str | None, Header()] = None,
@@ -253,7 +257,7 @@ async def put_stream(
     return await _update(stream_id, body, request, response, user.user_id, if_match)
 
 
-@router.delete("/{stream_id}", status_code=204)
+@router.delete("/{stream_id}", status_code=204, operation_id="deleteStream", responses=problems((404, "STREAM_NOT_FOUND")))
 async def delete_stream(stream_id: uuid.UUID, request: Request, user: CurrentUser) -> Response:
     """Delete a stream. A LIVE stream is ended first (stream.ended, broadcaster disconnected); its
     recording is discarded. The key stops working at once."""
@@ -272,7 +276,7 @@ async def delete_stream(stream_id: uuid.UUID, request: Request, user: CurrentUse
     return Response(status_code=204)
 
 
-@router.get("/{stream_id}/ingest", response_model=IngestOut)
+@router.get("/{stream_id}/ingest", response_model=IngestOut, operation_id="getStreamIngest", responses=problems((404, "STREAM_NOT_FOUND")))
 async def get_ingest(stream_id: uuid.UUID, request: Request, user: CurrentUser, response: Response) -> IngestOut:
     """Owner only: the RTMP URL and stream key. ``Cache-Control: no-store``."""
     async with request.app.state.db.session() as session:
@@ -281,7 +285,10 @@ async def get_ingest(stream_id: uuid.UUID, request: Request, user: CurrentUser, 
     return ingest_out(request, stream)
 
 
-@router.post("/{stream_id}/rotate-key", response_model=IngestOut)
+@router.post(
+    "/{stream_id}/rotate-key", response_model=IngestOut, operation_id="rotateStreamKey",
+    responses=problems((404, "STREAM_NOT_FOUND"), (409, "STREAM_ENDED")),
+)  # fmt: skip
 async def rotate_key(stream_id: uuid.UUID, request: Request, user: CurrentUser, response: Response) -> IngestOut:
     """Replace the stream key (409 STREAM_ENDED once ended). The old key is refused from now on; a
     connected broadcaster is disconnected and may come back with the new key within the reconnect
@@ -305,7 +312,10 @@ async def rotate_key(stream_id: uuid.UUID, request: Request, user: CurrentUser, 
     return ingest_out(request, stream)
 
 
-@router.post("/{stream_id}/start", response_model=StreamOut)
+@router.post(
+    "/{stream_id}/start", response_model=StreamOut, operation_id="startStream",
+    responses=problems((404, "STREAM_NOT_FOUND"), (409, "STREAM_ENDED")),
+)  # fmt: skip
 async def start_stream(stream_id: uuid.UUID, request: Request, response: Response, user: CurrentUser) -> StreamOut:
     """Go LIVE now (OFFLINE/SCHEDULED -> LIVE, stream.started) without waiting for the broadcaster;
     idempotent while LIVE; 409 STREAM_ENDED. A stream that never gets a broadcaster ends after the
@@ -320,7 +330,10 @@ async def start_stream(stream_id: uuid.UUID, request: Request, response: Respons
     return stream_out(request, stream)
 
 
-@router.post("/{stream_id}/stop", response_model=StreamOut)
+@router.post(
+    "/{stream_id}/stop", response_model=StreamOut, operation_id="stopStream",
+    responses=problems((404, "STREAM_NOT_FOUND"), (409, "STREAM_NOT_LIVE"), (503, "INGEST_UNAVAILABLE")),
+)  # fmt: skip
 async def stop_stream(stream_id: uuid.UUID, request: Request, response: Response, user: CurrentUser) -> StreamOut:
     """End the stream (LIVE -> ENDED, stream.ended) and disconnect the broadcaster; idempotent once
     ENDED; 409 STREAM_NOT_LIVE for a stream that never went live. If the ingest cannot be reached the

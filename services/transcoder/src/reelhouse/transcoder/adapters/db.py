@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from reelhouse.transcoder.domain.job import JobStatus
+
 
 class TranscoderTable(SQLModel, registry=registry()):
     """Base of the transcoder tables: its own metadata, so services loaded in one process never collide."""
@@ -24,7 +26,8 @@ class TranscodeJob(TranscoderTable, table=True):
     """A transcode of one source. ``job_key`` is the idempotency key: ``upload:<uploadSessionId>`` for a
     fresh upload, ``retry:<eventId>`` for a retry, so a duplicate delivery finds the existing job.
 
-    Status: RUNNING -> COMPLETED | FAILED. Durations in seconds. ``attempt`` counts the workers that
+    Status (:class:`~reelhouse.transcoder.domain.job.JobStatus`, stored as its value): RUNNING ->
+    COMPLETED | FAILED. Durations in seconds. ``attempt`` counts the workers that
     claimed the job (1 = the first one; a takeover after a crash, a retry or a hand-back adds one);
     ``worker`` is the last claimer's name.
 
@@ -41,7 +44,7 @@ class TranscodeJob(TranscoderTable, table=True):
     video_id: uuid.UUID = Field(index=True)
     source_bucket: str
     source_key: str
-    status: str = "RUNNING"
+    status: str = JobStatus.RUNNING
     attempt: int = 1
     worker: str | None = None
     fail_reason: str | None = None

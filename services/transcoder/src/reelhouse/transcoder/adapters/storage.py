@@ -10,6 +10,8 @@ the next attempt uses a new job prefix and removes older ones of the same video 
 from __future__ import annotations
 
 import mimetypes
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,10 +38,24 @@ class MediaStore:
         self.media_bucket = settings.media_bucket
         self._s3 = s3_client(settings)
 
-    def download(self, bucket: str, key: str, dest: Path) -> int:
-        """Download ``bucket/key`` to ``dest``; returns its size in bytes. Raises SourceMissing."""
+    def download(self, bucket: str, key: str, dest: Path, on_fraction: Callable[[float], None] | None = None) -> int:
+        """Download ``bucket/key`` to ``dest``; returns its size in bytes. ``on_fraction(done)`` gets the
+        share downloaded so far (0..1, from boto3's transfer callbacks, called from its worker threads).
+        Raises SourceMissing."""
         try:
-            self._s3.download_file(bucket, key, str(dest))
+            callback = None
+            if on_fraction is not None:
+                total = int(self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"]) or 1
+                done = [0]
+                lock = threading.Lock()
+
+                def callback(chunk: int) -> None:
+                    with lock:
+                        done[0] += chunk
+                        fraction = min(1.0, done[0] / total)
+                    on_fraction(fraction)
+
+            self._s3.download_file(bucket, key, str(dest), Callback=callback)
         except self._s3.exceptions.ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NoSuchBucket"):
                 raise SourceMissing(f"s3://{bucket}/{key} does not exist") from exc

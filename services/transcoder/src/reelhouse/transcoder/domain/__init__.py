@@ -1,1 +1,2 @@
-"""Pure transcoding rules (ladder planning, failure reasons): no I/O."""
+"""Pure transcoding rules, no I/O: ladder planning and failure reasons (``ladder``), the liveness rule of a
+pass (``liveness``), picture planning (``pictures``) and the job states (``job``)."""

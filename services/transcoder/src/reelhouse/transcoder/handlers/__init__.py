@@ -46,8 +46,10 @@ from reelhouse.contracts.events import (
 from reelhouse.platform.messaging.consumer import HandlerContext, HandlerSpec, classify_failure
 from reelhouse.platform.messaging.outbox import add_event
 from reelhouse.transcoder.adapters import ffmpeg as ff
+from reelhouse.transcoder.adapters import metrics
 from reelhouse.transcoder.adapters.db import DeletedVideo, TranscodeJob, utcnow
 from reelhouse.transcoder.adapters.storage import MediaStore, SourceMissing
+from reelhouse.transcoder.domain.job import FINISHED, JobStatus
 from reelhouse.transcoder.domain.ladder import (
     FailReason,
     MediaInfo,
@@ -56,13 +58,19 @@ from reelhouse.transcoder.domain.ladder import (
     check_limits,
     plan_ladder,
 )
+from reelhouse.transcoder.domain.pictures import plan_images
 from reelhouse.transcoder.settings import TranscoderSettings
 from reelhouse.transcoder.worker import JobControl
 
 log = structlog.get_logger(__name__)
 SOURCE = "/reelhouse/transcoder"
-PROGRESS_MIN_INTERVAL_SECONDS = 2.0
+PROGRESS_MIN_INTERVAL_SECONDS = 1.0
 """transcode.progress is published at most this often per job (plus 100 % at the end)."""
+
+DOWNLOAD_SHARE_PERCENT = 1.0
+"""Share of a job's percent given to fetching the source (the pass gets the rest): a 1 GB source takes
+seconds to fetch against minutes to encode, and the percent must move while it arrives too
+(docs/transcoding.md, "Liveness and progress of the pass")."""
 RETRY_BACKOFF_MAX_SECONDS = 60.0
 
 
@@ -82,12 +90,12 @@ async def _claim(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: str
         job = (await session.execute(select(TranscodeJob).where(TranscodeJob.job_key == key).with_for_update())).scalar_one_or_none()
         if await session.get(DeletedVideo, video_id) is not None:
             log.info("transcode.skipped_deleted_video", video_id=str(video_id))
-            if job is not None and job.status == "RUNNING" and (job.lease_owner is None or job.lease_expires_at is None or job.lease_expires_at <= utcnow()):
+            if job is not None and job.status == JobStatus.RUNNING and (job.lease_owner is None or job.lease_expires_at is None or job.lease_expires_at <= utcnow()):
                 _close_deleted(job)
                 session.add(job)
             return None
         if job is not None:
-            if job.status in ("COMPLETED", "FAILED"):
+            if job.status in FINISHED:
                 log.info("transcode.duplicate_skipped", job_id=str(job.id), status=job.status)
                 return None
             if job.lease_owner is not None and job.lease_expires_at is not None and job.lease_expires_at > utcnow():
@@ -131,7 +139,7 @@ VIDEO_DELETED = "VIDEO_DELETED"
 
 def _close_deleted(row: TranscodeJob) -> None:
     """End a RUNNING row whose video was deleted: FAILED/VIDEO_DELETED, released (never reaped again)."""
-    row.status = "FAILED"
+    row.status = JobStatus.FAILED
     row.fail_reason = VIDEO_DELETED
     row.finished_at = utcnow()
     row.lease_owner = None
@@ -141,10 +149,10 @@ async def _finish_failed(ctx: HandlerContext, job: TranscodeJob, reason: str, de
     """FAILED + transcode.failed, only while ``owner`` still holds the job."""
     async with ctx.db.session() as session:
         row = await session.get(TranscodeJob, job.id, with_for_update=True)
-        if row is None or row.status != "RUNNING" or row.lease_owner != owner:
+        if row is None or row.status != JobStatus.RUNNING or row.lease_owner != owner:
             log.warning("transcode.not_owner_any_more", job_id=str(job.id), worker=owner)
             return
-        row.status = "FAILED"
+        row.status = JobStatus.FAILED
         row.fail_reason = reason
         row.detail = detail[:4000]
         row.finished_at = utcnow()
@@ -157,6 +165,8 @@ async def _finish_failed(ctx: HandlerContext, job: TranscodeJob, reason: str, de
             ctx.envelope.correlationid,
         )
     log.warning("transcode.failed", job_id=str(job.id), reason=reason, detail=detail[:300])
+    metrics.JOBS.labels("failed").inc()
+    metrics.FAILURES.labels(metrics.bounded_reason(reason)).inc()
 
 
 async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: str, source_key: str) -> None:
@@ -180,6 +190,8 @@ async def run_job(ctx: HandlerContext, key: str, video_id: uuid.UUID, bucket: st
         await jobs.release(job.id, job.message, attempt=job.attempt)
         await jobs.unhold()
         return
+    if job.attempt == 1:  # a retried job's wait would count its earlier attempts too
+        metrics.observe_claimed(ctx.envelope.time)
     jobs.run(job.id, lambda cancel: _execute(ctx, job, cancel))
 
 
@@ -221,11 +233,17 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
         async with ctx.db.session() as session:
             await add_event(session, TranscodeProgressV1(video_id=video_id, job_id=job.id, attempt=job.attempt, percent=min(100.0, max(0.0, percent))), SOURCE, ctx.envelope.correlationid)
 
-    def on_progress(percent: float) -> None:
+    def report(overall: float) -> None:
         now = time.monotonic()
-        if now - last_progress[0] >= PROGRESS_MIN_INTERVAL_SECONDS and percent < 100:
+        if now - last_progress[0] >= PROGRESS_MIN_INTERVAL_SECONDS and overall < 100:
             last_progress[0] = now
-            asyncio.run_coroutine_threadsafe(_progress(percent), loop)
+            asyncio.run_coroutine_threadsafe(_progress(overall), loop)
+
+    def on_download(fraction: float) -> None:  # from boto3's transfer threads
+        report(DOWNLOAD_SHARE_PERCENT * fraction)
+
+    def on_progress(percent: float) -> None:  # the ffmpeg pass's own percent (0..100)
+        report(DOWNLOAD_SHARE_PERCENT + percent * (100.0 - DOWNLOAD_SHARE_PERCENT) / 100.0)
 
     def check_cancel() -> None:
         if cancel.is_set():
@@ -233,7 +251,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
 
     try:
         source = work / "source"
-        await asyncio.to_thread(store.download, bucket, source_key, source)
+        await asyncio.to_thread(store.download, bucket, source_key, source, on_download)
         mark("download")
         check_cancel()
         info = await asyncio.to_thread(ff.probe, source)
@@ -250,7 +268,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
             hls = await asyncio.to_thread(
                 ff.transcode_to_hls, source, out, renditions, info, on_progress, settings.segment_seconds, settings.preset,
                 stall_timeout_seconds=settings.stall_timeout_seconds, cancel=cancel,
-                images=ff.plan_images(info, settings.thumbnail_count),
+                images=plan_images(info, settings.thumbnail_count),
             )
         finally:
             encoding_done.set()
@@ -269,16 +287,16 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
         async with ctx.db.session() as session:
             row = await session.get(TranscodeJob, job.id, with_for_update=True)
             if await session.get(DeletedVideo, video_id) is not None:
-                if row is not None and row.status == "RUNNING" and row.lease_owner == owner:
+                if row is not None and row.status == JobStatus.RUNNING and row.lease_owner == owner:
                     _close_deleted(row)
                     session.add(row)
                 await asyncio.to_thread(store.delete_prefix, f"videos/{video_id}")
                 return
-            if row is None or row.status != "RUNNING" or row.lease_owner != owner:
+            if row is None or row.status != JobStatus.RUNNING or row.lease_owner != owner:
                 log.warning("transcode.not_owner_any_more", job_id=str(job.id), worker=owner)
                 await asyncio.to_thread(store.delete_prefix, prefix)
                 return
-            row.status = "COMPLETED"
+            row.status = JobStatus.COMPLETED
             row.output_prefix = prefix
             row.duration_seconds = info.duration_seconds
             row.transcode_seconds = elapsed
@@ -304,6 +322,7 @@ async def _execute(ctx: HandlerContext, job: TranscodeJob, cancel: threading.Eve
             session.add(row)
             await add_event(session, completed, SOURCE, ctx.envelope.correlationid)
         await asyncio.to_thread(store.delete_prefix, f"videos/{video_id}", prefix)
+        metrics.observe_completed(elapsed, info.duration_seconds, len(renditions))
         log.info(
             "transcode.completed", job_id=str(job.id), video_id=str(video_id), seconds=round(elapsed, 2),
             phases={k: round(v, 2) for k, v in phases.items()}, ffmpeg_cpu_seconds=round(hls.cpu_seconds or 0.0, 1),

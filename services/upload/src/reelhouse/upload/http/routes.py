@@ -13,18 +13,17 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from typing import Annotated
 
 from fastapi import APIRouter, Request
-from pydantic import Field, model_validator
 from sqlalchemy import select
 
 from reelhouse.contracts.events import VideoUploadedV1, VideoUploadFailedV1, VideoUploadStartedV1
-from reelhouse.platform.api import StrictApiModel
 from reelhouse.platform.auth import CurrentUser
 from reelhouse.platform.containers import SNIFF_BYTES, describe_content, sniff_container
 from reelhouse.platform.messaging.outbox import add_event
+from reelhouse.platform.openapi import problems
 from reelhouse.platform.problems import ProblemError
+from reelhouse.upload.adapters import metrics
 from reelhouse.upload.adapters.db import UploadSession, VideoProjection, utcnow
 from reelhouse.upload.adapters.s3 import MultipartStore, StoredPart, UploadGone
 from reelhouse.upload.domain.sessions import (
@@ -36,40 +35,21 @@ from reelhouse.upload.domain.sessions import (
     part_count,
     part_size_for,
 )
+from reelhouse.upload.http.schemas import (
+    CompleteRequest,
+    CreateSession,
+    PartRequest,
+    PartUrlAnswer,
+    PartUrlOut,
+    PartUrlsOut,
+    UploadSessionOut,
+)
 
 router = APIRouter(tags=["uploads"])
 SOURCE = "/reelhouse/upload"
 PROJECTION_WAIT_SECONDS = 5.0
 """How long session creation waits for video.created to reach this service (eventual consistency)."""
-
-
-class CreateSession(StrictApiModel):
-    """Optional restatement of the declared source; must match what the video declared."""
-
-    source_mime: str | None = None
-    source_size_bytes: int | None = Field(default=None, ge=1)
-
-
-class PartRequest(StrictApiModel):
-    """One part (``partNumber``) or several (``partNumbers``, at most 100)."""
-
-    part_number: int | None = None
-    part_numbers: list[int] | None = Field(default=None, max_length=100)
-
-    @model_validator(mode="after")
-    def _one_of(self) -> PartRequest:
-        if (self.part_number is None) == (self.part_numbers is None):
-            raise ValueError("give exactly one of partNumber or partNumbers")
-        return self
-
-
-class CompletedPart(StrictApiModel):
-    part_number: int
-    etag: str
-
-
-class CompleteRequest(StrictApiModel):
-    parts: Annotated[list[CompletedPart], Field(min_length=1, max_length=10_000)]
+_TRANSITION_PROBLEMS = problems((404, "UPLOAD_NOT_FOUND"), (409, "SESSION_COMPLETED"), (409, "SESSION_CANCELED"), (409, "SESSION_FAILED"), (409, "ILLEGAL_SESSION_TRANSITION"))
 
 
 def _store(request: Request) -> MultipartStore:
@@ -79,7 +59,7 @@ def _store(request: Request) -> MultipartStore:
     return store
 
 
-def _session_out(s: UploadSession, parts: list[StoredPart] | None = None) -> dict:
+def _session_out(s: UploadSession, parts: list[StoredPart] | None = None) -> UploadSessionOut:
     out = {
         "uploadSessionId": str(s.id),
         "videoId": str(s.video_id),
@@ -96,7 +76,7 @@ def _session_out(s: UploadSession, parts: list[StoredPart] | None = None) -> dic
         out["failReason"] = s.fail_reason
     if parts is not None:
         out["parts"] = [{"partNumber": p.part_number, "etag": p.etag, "sizeBytes": p.size} for p in parts]
-    return out
+    return UploadSessionOut.model_validate(out)
 
 
 async def _owned_session(session, sid: uuid.UUID, user_id: str, lock: bool = False) -> UploadSession:
@@ -115,8 +95,11 @@ def _transition(s: UploadSession, target: UploadStatus) -> None:
     s.updated_at = utcnow()
 
 
-@router.post("/api/videos/{video_id}/uploads", status_code=201)
-async def create_session(video_id: uuid.UUID, request: Request, user: CurrentUser, body: CreateSession | None = None) -> dict:
+@router.post(
+    "/api/videos/{video_id}/uploads", status_code=201, response_model=UploadSessionOut, response_model_exclude_none=True, operation_id="createUpload",
+    responses=problems((404, "VIDEO_NOT_FOUND"), (409, "UPLOAD_SESSION_EXISTS"), (409, "ALREADY_UPLOADED"), (422, "DECLARED_MISMATCH")),
+)  # fmt: skip
+async def create_session(video_id: uuid.UUID, request: Request, user: CurrentUser, body: CreateSession | None = None) -> UploadSessionOut:
     """Open an S3 multipart upload for the caller's video (publishes video.upload_started).
 
     Body (optional): ``sourceMime``, ``sourceSizeBytes`` (bytes) restating what the video declared.
@@ -171,8 +154,8 @@ async def create_session(video_id: uuid.UUID, request: Request, user: CurrentUse
     return _session_out(s)
 
 
-@router.get("/api/uploads/{sid}")
-async def get_session(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
+@router.get("/api/uploads/{sid}", response_model=UploadSessionOut, response_model_exclude_none=True, operation_id="getUpload", responses=problems((404, "UPLOAD_NOT_FOUND")))
+async def get_session(sid: uuid.UUID, request: Request, user: CurrentUser) -> UploadSessionOut:
     """Status plus the parts S3 already holds (``parts``: partNumber, etag, sizeBytes), so a client
     resumes with only the missing ones; ``bytesUploaded`` is their sum (bytes).
 
@@ -201,8 +184,11 @@ async def get_session(sid: uuid.UUID, request: Request, user: CurrentUser) -> di
     return _session_out(s, parts)
 
 
-@router.post("/api/uploads/{sid}/parts")
-async def part_urls(sid: uuid.UUID, body: PartRequest, request: Request, user: CurrentUser) -> dict:
+@router.post(
+    "/api/uploads/{sid}/parts", response_model=PartUrlAnswer, operation_id="createUploadPartUrls",
+    responses=problems((404, "UPLOAD_NOT_FOUND"), (422, "PART_OUT_OF_RANGE"), (409, "SESSION_PAUSED"), (409, "SESSION_COMPLETED"), (409, "SESSION_CANCELED"), (409, "SESSION_FAILED"), (409, "ILLEGAL_SESSION_TRANSITION")),
+)  # fmt: skip
+async def part_urls(sid: uuid.UUID, body: PartRequest, request: Request, user: CurrentUser) -> PartUrlAnswer:
     """Presigned PUT URL(s) for part number(s) 1..totalParts (INITIATED -> IN_PROGRESS on the first).
 
     Each URL signs ``Content-Length`` = ``sizeBytes``, the part's planned size (``partSizeBytes``, the
@@ -226,10 +212,10 @@ async def part_urls(sid: uuid.UUID, body: PartRequest, request: Request, user: C
     for n in numbers:
         size = expected_part_size(n, s.declared_size_bytes, s.part_size_bytes)
         url, expires = await asyncio.to_thread(store.presign_part, s.object_key, s.provider_upload_id, n, size)
-        urls.append({"partNumber": n, "uploadUrl": url, "expiresAt": expires.isoformat(), "sizeBytes": size})
+        urls.append(PartUrlOut(part_number=n, upload_url=url, expires_at=expires, size_bytes=size))
     if body.part_number is not None:
-        return urls[0]
-    return {"parts": urls}
+        return PartUrlAnswer(urls[0])
+    return PartUrlAnswer(PartUrlsOut(parts=urls))
 
 
 async def _mark_completed(session, s: UploadSession, checksum: str, size: int, correlation_id: str | None) -> None:
@@ -238,6 +224,7 @@ async def _mark_completed(session, s: UploadSession, checksum: str, size: int, c
     s.checksum = checksum
     s.bytes_uploaded = size
     session.add(s)
+    metrics.UPLOADED_BYTES.inc(size)
     await add_event(
         session,
         VideoUploadedV1(
@@ -294,8 +281,15 @@ async def _settle_gone_upload(session, s: UploadSession, store: MultipartStore, 
     return None
 
 
-@router.post("/api/uploads/{sid}/complete")
-async def complete(sid: uuid.UUID, body: CompleteRequest, request: Request, user: CurrentUser) -> dict:
+@router.post(
+    "/api/uploads/{sid}/complete", response_model=UploadSessionOut, response_model_exclude_none=True, operation_id="completeUpload",
+    responses=problems(
+        (404, "UPLOAD_NOT_FOUND"), (409, "SESSION_COMPLETED"), (409, "SESSION_CANCELED"), (409, "SESSION_FAILED"), (409, "ILLEGAL_SESSION_TRANSITION"),
+        (422, "PART_OUT_OF_RANGE"), (422, "PART_MISMATCH"), (422, "PART_MISSING"), (422, "SIZE_MISMATCH"),
+        (422, "PART_SIZE_INVALID"), (422, "UNSUPPORTED_FORMAT"),
+    ),
+)  # fmt: skip
+async def complete(sid: uuid.UUID, body: CompleteRequest, request: Request, user: CurrentUser) -> UploadSessionOut:
     """Check every part against S3 and the total against the declared size, complete the multipart
     upload and publish video.uploaded. A mismatch answers 422 and leaves the session IN_PROGRESS.
 
@@ -362,8 +356,8 @@ async def complete(sid: uuid.UUID, body: CompleteRequest, request: Request, user
     return _session_out(s)
 
 
-@router.post("/api/uploads/{sid}/pause")
-async def pause(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
+@router.post("/api/uploads/{sid}/pause", response_model=UploadSessionOut, response_model_exclude_none=True, operation_id="pauseUpload", responses=_TRANSITION_PROBLEMS)
+async def pause(sid: uuid.UUID, request: Request, user: CurrentUser) -> UploadSessionOut:
     """IN_PROGRESS -> PAUSED (parts already stored are kept)."""
     async with request.app.state.db.session() as session:
         s = await _owned_session(session, sid, user.user_id, lock=True)
@@ -372,8 +366,8 @@ async def pause(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
     return _session_out(s)
 
 
-@router.post("/api/uploads/{sid}/resume")
-async def resume(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
+@router.post("/api/uploads/{sid}/resume", response_model=UploadSessionOut, response_model_exclude_none=True, operation_id="resumeUpload", responses=_TRANSITION_PROBLEMS)
+async def resume(sid: uuid.UUID, request: Request, user: CurrentUser) -> UploadSessionOut:
     """PAUSED -> IN_PROGRESS. 409 from any other status: ILLEGAL_SESSION_TRANSITION (INITIATED,
     IN_PROGRESS), SESSION_COMPLETED / SESSION_CANCELED / SESSION_FAILED.
 
@@ -389,8 +383,8 @@ async def resume(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
     return _session_out(s)
 
 
-@router.post("/api/uploads/{sid}/cancel")
-async def cancel(sid: uuid.UUID, request: Request, user: CurrentUser) -> dict:
+@router.post("/api/uploads/{sid}/cancel", response_model=UploadSessionOut, response_model_exclude_none=True, operation_id="cancelUpload", responses=_TRANSITION_PROBLEMS)
+async def cancel(sid: uuid.UUID, request: Request, user: CurrentUser) -> UploadSessionOut:
     """IN_PROGRESS/PAUSED -> CANCELED: aborts the S3 multipart upload, publishes video.upload_failed."""
     store = _store(request)
     async with request.app.state.db.session() as session:

@@ -1,16 +1,16 @@
 """streaming: live_streams.recording_started_at / recording_attempts (the stuck-recording sweeper
 re-processes a recording left PROCESSING by a dead process, or fails it after a bound)
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-02
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
