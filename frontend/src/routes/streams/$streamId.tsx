@@ -2,8 +2,9 @@
 // after the stream ends, a link to its recording.
 import { createFileRoute, Link } from '@tanstack/react-router'
 import { ChatPanel } from '../../components/stream/ChatPanel'
-import { VideoPlayer } from '../../components/video/VideoPlayer'
+import { LivePlayer } from '../../components/stream/LivePlayer'
 import { useStreamQuery } from '../../hooks/useStreams'
+import { ApiError } from '../../lib/api/client'
 import { useSession } from '../../lib/auth'
 import { requireSession } from '../../lib/guard'
 
@@ -19,11 +20,17 @@ function StreamDetailPage() {
   if (query.isPending) return <p aria-busy="true">Loading…</p>
   if (query.isError)
     return (
-      <section>
-        <h1>Stream unavailable</h1>
-        <p role="alert" className="error">
-          {query.error.message}
-        </p>
+      <section className="watch">
+        <div className="watch-main">
+          <h1>Stream unavailable</h1>
+          <p role="alert" className="error">
+            {query.error.message}
+          </p>
+          {query.error instanceof ApiError && query.error.code === 'STREAM_NOT_FOUND' ? (
+            <p className="muted">A stream's page shows only to its owner; its chat is open to everyone signed in while it runs.</p>
+          ) : null}
+        </div>
+        <ChatPanel streamId={streamId} />
       </section>
     )
   const s = query.data
@@ -31,9 +38,9 @@ function StreamDetailPage() {
     <section className="watch">
       <div className="watch-main">
         {s.status === 'LIVE' && s.playbackUrl ? (
-          <VideoPlayer src={s.playbackUrl} title={s.title} live />
+          <LivePlayer src={s.playbackUrl} title={s.title} poster={s.thumbnailUrl} />
         ) : (
-          <div className="player-placeholder">
+          <div className="player-placeholder" style={s.thumbnailUrl ? { backgroundImage: `url("${s.thumbnailUrl}")` } : undefined}>
             <span className={`badge badge-${s.status.toLowerCase()}`}>{s.status === 'ENDED' ? 'Stream ended' : 'Not live yet'}</span>
           </div>
         )}

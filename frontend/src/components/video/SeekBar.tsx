@@ -1,0 +1,72 @@
+// Seek bar with storyboard thumbnails (docs/web.md): hovering or dragging over it shows the storyboard
+// tile of that moment above the pointer; it is a native range input, so Tab focuses it and the arrow,
+// Page and Home/End keys seek (the tile follows keyboard seeking too).
+import { useRef, useState } from 'react'
+import { formatDuration } from '../../lib/format'
+import { cueAt, timeAtPointer, type StoryboardCue } from '../../lib/storyboard/storyboard'
+
+export interface SeekBarProps {
+  /** Seconds. */
+  duration: number
+  /** Seconds. */
+  currentTime: number
+  onSeek: (seconds: number) => void
+  /** Storyboard cues (empty: no thumbnails, the bar still seeks). */
+  cues: StoryboardCue[]
+}
+
+/** The tile of `cue` as a CSS sprite (background offset into the sheet). */
+export function Thumbnail({ cue }: { cue: StoryboardCue }) {
+  return (
+    <div
+      className="seek-thumb"
+      data-testid="storyboard-thumb"
+      data-sprite={cue.url}
+      style={{ width: cue.w, height: cue.h, backgroundImage: `url("${cue.url}")`, backgroundPosition: `${-cue.x}px ${-cue.y}px` }}
+    />
+  )
+}
+
+export function SeekBar({ duration, currentTime, onSeek, cues }: SeekBarProps) {
+  const [preview, setPreview] = useState<number | null>(null)
+  const dragging = useRef(false)
+  const cue = preview === null ? null : cueAt(cues, preview)
+  const left = preview === null || duration <= 0 ? 0 : (preview / duration) * 100
+  const half = (cue?.w ?? 40) / 2 + 2 // keep the tile inside the player at both ends
+
+  const fromPointer = (e: React.PointerEvent<HTMLElement>) => {
+    const box = e.currentTarget.getBoundingClientRect()
+    return timeAtPointer(e.clientX, box.left, box.width, duration)
+  }
+
+  return (
+    <div className="seek" onPointerMove={(e) => setPreview(fromPointer(e))} onPointerLeave={() => !dragging.current && setPreview(null)}>
+      {preview !== null ? (
+        <div className="seek-preview" style={{ left: `clamp(${half}px, ${left}%, calc(100% - ${half}px))` }} data-testid="storyboard-preview" aria-hidden="true">
+          {cue ? <Thumbnail cue={cue} /> : null}
+          <span className="seek-time">{formatDuration(preview)}</span>
+        </div>
+      ) : null}
+      <input
+        type="range"
+        aria-label="Seek"
+        data-testid="seek"
+        min={0}
+        max={duration}
+        step={0.1}
+        value={Math.min(currentTime, duration)}
+        aria-valuetext={`${formatDuration(currentTime)} of ${formatDuration(duration)}`}
+        onPointerDown={() => (dragging.current = true)}
+        onPointerUp={() => {
+          dragging.current = false
+        }}
+        onChange={(e) => {
+          const t = Number(e.target.value)
+          if (!dragging.current) setPreview(t) // keyboard: show where it went
+          onSeek(t)
+        }}
+        onBlur={() => setPreview(null)}
+      />
+    </div>
+  )
+}
