@@ -95,7 +95,7 @@ export function ChatPanel({ streamId }: { streamId: string }) {
         {state.messages.map((m) => (
           <li key={m.id} data-seq={m.seq}>
             <span className="chat-user">{m.username ?? m.userId}</span> <span className="chat-text">{m.text}</span>
-            {state.canModerate ? <MessageActions streamId={streamId} m={m} actOn={m.userId !== state.userId && m.userId !== room.data?.ownerId} /> : null}
+            {state.canModerate ? <MessageActions streamId={streamId} m={m} actOn={!!room.data && m.userId !== state.userId && m.userId !== room.data.ownerId} /> : null}
           </li>
         ))}
       </ol>
