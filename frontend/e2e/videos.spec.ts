@@ -97,6 +97,8 @@ test('upload through the page, watch it become READY, play it and switch quality
   await expect(tile).toBeVisible()
   await page.keyboard.press('Home')
   await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeLessThan(1)
+  await page.keyboard.press('ArrowRight') // 5 s on
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(1)
 
   // a second user sees neither the card nor the page of the private video
   const bob = await browser.newContext({ viewport: { width: 375, height: 740 } })

@@ -68,6 +68,18 @@ describe('SeekBar', () => {
     expect(host.querySelector<HTMLDivElement>('[data-testid=storyboard-thumb]')!.style.backgroundImage).toContain('sprite_002.jpg')
   })
 
+  it('arrow keys seek 5 s either way, clamped to the video', () => {
+    const onSeek = vi.fn()
+    const { input } = render(onSeek, 27)
+    const key = (k: string) => act(() => void input.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true })))
+    key('ArrowRight')
+    expect(onSeek).toHaveBeenLastCalledWith(30)
+    key('ArrowLeft')
+    expect(onSeek).toHaveBeenLastCalledWith(22)
+    key('Enter')
+    expect(onSeek).toHaveBeenCalledTimes(2)
+  })
+
   it('still seeks without a storyboard (no tile, just the time)', () => {
     act(() => root.render(<SeekBar duration={30} currentTime={0} onSeek={() => {}} cues={[]} />))
     const bar = host.querySelector<HTMLDivElement>('.seek')!

@@ -1,9 +1,12 @@
 // Seek bar with storyboard thumbnails (docs/web.md): hovering or dragging over it shows the storyboard
-// tile of that moment above the pointer; it is a native range input, so Tab focuses it and the arrow,
-// Page and Home/End keys seek (the tile follows keyboard seeking too).
+// tile of that moment above the pointer; it is a native range input, so Tab focuses it and Page Up/Down
+// and Home/End seek natively, the arrow keys by ARROW_STEP seconds (the tile follows keyboard seeking too).
 import { useRef, useState } from 'react'
 import { formatDuration } from '../../lib/format'
 import { cueAt, timeAtPointer, type StoryboardCue } from '../../lib/storyboard/storyboard'
+
+/** Seconds an arrow key moves (the range's own step, 0.1 s, is for smooth dragging). */
+export const ARROW_STEP = 5
 
 export interface SeekBarProps {
   /** Seconds. */
@@ -63,6 +66,14 @@ export function SeekBar({ duration, currentTime, onSeek, cues }: SeekBarProps) {
         onChange={(e) => {
           const t = Number(e.target.value)
           if (!dragging.current) setPreview(t) // keyboard: show where it went
+          onSeek(t)
+        }}
+        onKeyDown={(e) => {
+          const dir = e.key === 'ArrowRight' || e.key === 'ArrowUp' ? 1 : e.key === 'ArrowLeft' || e.key === 'ArrowDown' ? -1 : 0
+          if (!dir) return
+          e.preventDefault()
+          const t = Math.min(duration, Math.max(0, currentTime + dir * ARROW_STEP))
+          setPreview(t)
           onSeek(t)
         }}
         onBlur={() => setPreview(null)}
