@@ -59,7 +59,7 @@ def test_web_app_main_job_in_chromium(web_app):
         "REELHOUSE_E2E_CLIP": str(footage_dir() / "bigbuckbunny.mp4"),
         "REELHOUSE_E2E_ARTIFACTS": str(artifacts),
     }
-    run = _npm("exec", "--", "playwright", "test", "--reporter=line", env=env, timeout=480)
+    run = _npm("exec", "--", "playwright", "test", "--reporter=line", env=env, timeout=900)
     assert run.returncode == 0, f"browser test failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
     shots = {p.name for p in artifacts.glob("*.png")}
     assert {"signin.png", "videos-upload.png", "videos-ready.png", "video-detail.png", "video-failed.png", "stream-broadcast.png", "stream-watch-375px.png", "streams.png", "video-scrub.png", "stream-moderation.png"} <= shots, shots
