@@ -68,14 +68,27 @@ describe('SeekBar', () => {
     expect(host.querySelector<HTMLDivElement>('[data-testid=storyboard-thumb]')!.style.backgroundImage).toContain('sprite_002.jpg')
   })
 
+  it('the change event a browser sends after input does not seek back while the player catches up', () => {
+    const onSeek = vi.fn()
+    const { input } = render(onSeek, 5) // the player reports its new time later (after "seeking")
+    const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!
+    act(() => {
+      setValue.call(input, '0') // Home on a focused range: value, then input, then change
+      input.dispatchEvent(new Event('input', { bubbles: true }))
+    })
+    act(() => void input.dispatchEvent(new Event('change', { bubbles: true })))
+    expect(onSeek.mock.calls).toEqual([[0]])
+    expect(input.value).toBe('0')
+  })
+
   it('arrow keys seek 5 s either way, clamped to the video', () => {
     const onSeek = vi.fn()
     const { input } = render(onSeek, 27)
     const key = (k: string) => act(() => void input.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true, cancelable: true })))
     key('ArrowRight')
     expect(onSeek).toHaveBeenLastCalledWith(30)
-    key('ArrowLeft')
-    expect(onSeek).toHaveBeenLastCalledWith(22)
+    key('ArrowLeft') // from where the last key left it, before the player reported that time
+    expect(onSeek).toHaveBeenLastCalledWith(25)
     key('Enter')
     expect(onSeek).toHaveBeenCalledTimes(2)
   })

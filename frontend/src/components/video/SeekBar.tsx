@@ -1,7 +1,7 @@
 // Seek bar with storyboard thumbnails (docs/web.md): hovering or dragging over it shows the storyboard
 // tile of that moment above the pointer; it is a native range input, so Tab focuses it and Page Up/Down
 // and Home/End seek natively, the arrow keys by ARROW_STEP seconds (the tile follows keyboard seeking too).
-import { useRef, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { formatDuration } from '../../lib/format'
 import { cueAt, timeAtPointer, type StoryboardCue } from '../../lib/storyboard/storyboard'
 
@@ -32,6 +32,10 @@ export function Thumbnail({ cue }: { cue: StoryboardCue }) {
 
 export function SeekBar({ duration, currentTime, onSeek, cues }: SeekBarProps) {
   const [preview, setPreview] = useState<number | null>(null)
+  // The value just chosen, shown until the player reports its new time: a controlled range that fell
+  // back to the old time would make the browser's `change` after `input` seek back there.
+  const [held, setHeld] = useState<number | null>(null)
+  useEffect(() => setHeld(null), [currentTime])
   const dragging = useRef(false)
   const cue = preview === null ? null : cueAt(cues, preview)
   const left = preview === null || duration <= 0 ? 0 : (preview / duration) * 100
@@ -57,7 +61,7 @@ export function SeekBar({ duration, currentTime, onSeek, cues }: SeekBarProps) {
         min={0}
         max={duration}
         step={0.1}
-        value={Math.min(currentTime, duration)}
+        value={Math.min(held ?? currentTime, duration)}
         aria-valuetext={`${formatDuration(currentTime)} of ${formatDuration(duration)}`}
         onPointerDown={() => (dragging.current = true)}
         onPointerUp={() => {
@@ -65,15 +69,18 @@ export function SeekBar({ duration, currentTime, onSeek, cues }: SeekBarProps) {
         }}
         onChange={(e) => {
           const t = Number(e.target.value)
+          if (t === held) return
           if (!dragging.current) setPreview(t) // keyboard: show where it went
+          setHeld(t)
           onSeek(t)
         }}
         onKeyDown={(e) => {
           const dir = e.key === 'ArrowRight' || e.key === 'ArrowUp' ? 1 : e.key === 'ArrowLeft' || e.key === 'ArrowDown' ? -1 : 0
           if (!dir) return
           e.preventDefault()
-          const t = Math.min(duration, Math.max(0, currentTime + dir * ARROW_STEP))
+          const t = Math.min(duration, Math.max(0, (held ?? currentTime) + dir * ARROW_STEP))
           setPreview(t)
+          setHeld(t)
           onSeek(t)
         }}
         onBlur={() => setPreview(null)}
