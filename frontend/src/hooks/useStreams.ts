@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { createStream, deleteStream, getIngest, getStream, getStreams, putStreamThumbnail, rotateKey, startStream, stopStream, updateStream } from '../lib/api/streams'
 import type { LiveStream } from '../types'
+import { ApiError } from '../lib/api/client'
 
 export const streamKeys = {
   list: ['streams', 'list'] as const,
@@ -14,9 +15,17 @@ export function useStreamsQuery() {
   return useQuery({ queryKey: streamKeys.list, queryFn: () => getStreams(), refetchInterval: 5000 })
 }
 
-/** One stream, polled every 2 s (status, viewers, recording link). */
+const notFound = (err: unknown) => err instanceof ApiError && err.status === 404
+
+/** One stream, polled every 2 s (status, viewers, recording link); a 404 (missing, or another user's
+ *  stream) is final: neither retried nor polled. */
 export function useStreamQuery(id: string) {
-  return useQuery({ queryKey: streamKeys.one(id), queryFn: () => getStream(id), refetchInterval: 2000 })
+  return useQuery({
+    queryKey: streamKeys.one(id),
+    queryFn: () => getStream(id),
+    retry: (count, err) => !notFound(err) && count < 3,
+    refetchInterval: (query) => (notFound(query.state.error) ? false : 2000),
+  })
 }
 
 export function useIngestQuery(id: string) {
