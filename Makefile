@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 USER_ID := $(if $(filter command line,$(origin USER)),$(USER),demo-user)
 
-.PHONY: setup infra web up down demo token test test-web test-unit test-service test-contract test-e2e drill bench bench-cli bench-long bench-observability bench-live bench-chat schemas lint clean
+.PHONY: setup infra web up down demo token test test-web test-unit test-service test-contract test-e2e drill bench bench-cli bench-long bench-observability bench-live bench-chat bench-web schemas lint clean
 
 setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python workspace
 	@bash deploy/local/setup.sh
@@ -69,6 +69,9 @@ bench-live: setup infra  ## live ingest latency figures
 
 bench-chat: setup infra  ## chat memory per connection and delivery throughput/latency
 	$(PY) bench/chat_bench.py
+
+bench-web: setup infra  ## web app: initial JS (gzip), first frame in Chromium, upload page vs API client
+	$(PY) bench/web_bench.py
 
 schemas:  ## regenerate the committed event JSON Schemas, AsyncAPI document and the merged OpenAPI document
 	$(PY) -m reelhouse.contracts.generate

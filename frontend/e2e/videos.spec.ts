@@ -69,6 +69,38 @@ test('upload through the page, watch it become READY, play it and switch quality
   await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.videoHeight), { timeout: 30_000 }).toBe(target)
   await expect(page.getByText(`Playing ${target}p`)).toBeVisible()
 
+  // scrubbing: the seek bar shows the storyboard tile (a sprite the edge serves) of the time under the pointer
+  const seek = page.getByTestId('seek')
+  const seekBox = (await seek.boundingBox())!
+  await page.mouse.move(seekBox.x + seekBox.width * 0.1, seekBox.y + seekBox.height / 2)
+  const tile = page.getByTestId('storyboard-thumb')
+  await expect(tile).toBeVisible()
+  const early = await tile.getAttribute('style')
+  await page.mouse.move(seekBox.x + seekBox.width * 0.9, seekBox.y + seekBox.height / 2)
+  await expect.poll(() => tile.getAttribute('style')).not.toBe(early)
+  const sprite = (await tile.getAttribute('data-sprite'))!
+  expect(sprite).toMatch(new RegExp(`/play/[0-9]+/[^/]+/videos/${videoId}/.+/sprite_[0-9]+\\.jpg$`))
+  expect(await page.evaluate(async (url) => {
+    const img = new Image()
+    img.src = url
+    await img.decode()
+    return img.naturalWidth
+  }, sprite)).toBeGreaterThan(0)
+  await page.screenshot({ path: `${shots}/video-scrub.png` })
+  await page.mouse.move(0, 0)
+  await expect(page.getByTestId('storyboard-preview')).toHaveCount(0)
+  // keyboard: Tab-focusable range; Home goes to the start, an arrow key 5 s on, and the tile follows
+  await video.evaluate((v: HTMLVideoElement) => {
+    v.loop = false
+    v.pause()
+  })
+  await seek.focus()
+  await page.keyboard.press('Home')
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeLessThan(1)
+  await page.keyboard.press('ArrowRight')
+  await expect.poll(() => video.evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(2)
+  await expect(tile).toBeVisible()
+
   // a second user sees neither the card nor the page of the private video
   const bob = await browser.newContext({ viewport: { width: 375, height: 740 } })
   const other = await bob.newPage()

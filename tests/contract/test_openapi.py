@@ -83,7 +83,7 @@ def test_every_public_route_of_every_service_is_in_the_document(produced) -> Non
         assert ops.get(key) == service, key
     # only the public API: no health, metrics, internal callbacks, worker admin or dev sign-in
     assert all(path.startswith(("/api/videos", "/api/uploads", "/api/streams", "/api/webhooks")) for _m, path in ops), sorted(ops)
-    assert len(ops) == 44
+    assert len(ops) == 46
 
 
 def test_operation_ids_are_short_unique_and_camel_case(committed) -> None:

@@ -9,7 +9,9 @@ part 1, reloads the page, resumes the same session sending only parts 2 and 3, a
 reason in words with a Retry button (the file is not a video). A third creates a stream on
 /streams/create, reads the RTMP URL and revealed key on the broadcast page, pushes the clip with
 ffmpeg, plays it live (playback goes on across the page's re-reads of re-signed URLs), chats between
-two browser contexts, deletes a message for the other, ends the stream and opens the recording.
+two browser contexts, deletes a message for the other, moderates a second user (timeout, lift, slow
+mode, moderator, ban), ends the stream, opens the recording and sees the stream's thumbnail on its card.
+The detail page's seek bar shows storyboard tiles on hover and seeks from the keyboard.
 Screenshots of the routes land in
 ``frontend/e2e-artifacts/`` (not committed).
 """
@@ -57,10 +59,10 @@ def test_web_app_main_job_in_chromium(web_app):
         "REELHOUSE_E2E_CLIP": str(footage_dir() / "bigbuckbunny.mp4"),
         "REELHOUSE_E2E_ARTIFACTS": str(artifacts),
     }
-    run = _npm("exec", "--", "playwright", "test", "--reporter=line", env=env, timeout=240)
+    run = _npm("exec", "--", "playwright", "test", "--reporter=line", env=env, timeout=900)
     assert run.returncode == 0, f"browser test failed:\n{run.stdout[-6000:]}\n{run.stderr[-3000:]}"
     shots = {p.name for p in artifacts.glob("*.png")}
-    assert {"signin.png", "videos-upload.png", "videos-ready.png", "video-detail.png", "video-failed.png", "stream-broadcast.png", "stream-watch-375px.png", "streams.png"} <= shots, shots
+    assert {"signin.png", "videos-upload.png", "videos-ready.png", "video-detail.png", "video-failed.png", "stream-broadcast.png", "stream-watch-375px.png", "streams.png", "video-scrub.png", "stream-moderation.png"} <= shots, shots
 
 
 def test_edge_serves_the_app_for_unknown_paths_and_keeps_api_routes(web_app):

@@ -1,7 +1,9 @@
 // TanStack Query hooks for videos (docs/web.md).
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import type { VideoPage, VideoSummary, Visibility } from '../types'
-import { deleteVideo, getVideo, getVideos, retryVideo, updateVideo } from '../lib/api/videos'
+import { deleteVideo, getPlayback, getVideo, getVideos, retryVideo, updateVideo } from '../lib/api/videos'
+import { parseStoryboard, type StoryboardCue } from '../lib/storyboard/storyboard'
+import { Uploader, type UploadMeta, type UploadState } from '../lib/upload/uploader'
 
 /** Busy states whose cards change without a user action: poll while any is shown. */
 const BUSY = new Set(['UPLOADING', 'UPLOADED', 'TRANSCODING'])
@@ -13,6 +15,62 @@ export const videoKeys = {
   all: ['videos'] as const,
   list: (q: string) => ['videos', 'list', q] as const,
   one: (id: string) => ['videos', 'one', id] as const,
+  storyboard: (id: string) => ['videos', 'storyboard', id] as const,
+}
+
+/**
+ * The storyboard cues of a READY video (`enabled`): the streaming service's playback answer names the
+ * signed WebVTT index, which is read once (30 min fresh, below the URL lifetime). A video without a
+ * storyboard, or one that cannot be read, gives no cues (the seek bar still works).
+ */
+export function useStoryboardQuery(id: string, enabled: boolean) {
+  return useQuery({
+    queryKey: videoKeys.storyboard(id),
+    enabled,
+    staleTime: 30 * 60_000,
+    retry: 1,
+    queryFn: async (): Promise<StoryboardCue[]> => {
+      const playback = await getPlayback(id)
+      if (!playback.storyboardUrl) return []
+      const res = await fetch(playback.storyboardUrl)
+      if (!res.ok) return []
+      return parseStoryboard(await res.text(), playback.storyboardUrl)
+    },
+  })
+}
+
+export interface UploadArgs {
+  file: File
+  meta: UploadMeta
+  /** Every progress state (bytes, speed, time left, phase). */
+  onProgress?: (s: UploadState) => void
+  /** The running Uploader, for pause / resume / cancel buttons. */
+  onUploader?: (u: Uploader) => void
+}
+
+/**
+ * Upload a file as a new video (seed task 26.3): creates the video and its upload session, sends the
+ * parts straight to storage and completes it (lib/upload/uploader.ts). `onProgress` gets every
+ * progress state; the mutation resolves with the last one (phase `done`, or `paused`/`canceled`).
+ */
+export function useUploadVideoMutation() {
+  const qc = useQueryClient()
+  return useMutation({
+    mutationFn: ({ file, meta, onProgress, onUploader }: UploadArgs) =>
+      new Promise<UploadState>((resolve, reject) => {
+        let last: UploadState | null = null
+        const u = new Uploader(file, meta, (s) => {
+          last = s
+          onProgress?.(s)
+        })
+        onUploader?.(u)
+        u.start().then(
+          () => (last && last.phase === 'error' ? reject(new Error(last.error ?? 'upload failed')) : resolve(last!)),
+          reject,
+        )
+      }),
+    onSettled: () => void qc.invalidateQueries({ queryKey: ['videos', 'list'] }),
+  })
 }
 
 /** The grid: cursor pages ("load more"), search `q`; refetches every POLL_MS while a shown video is busy. */

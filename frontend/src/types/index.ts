@@ -103,6 +103,20 @@ export interface Problem {
   [extra: string]: unknown
 }
 
+/** GET /api/videos/{id}/playback (the streaming service): signed URLs of a READY video. */
+export interface Playback {
+  videoId: string
+  streamUrl: string
+  expiresAt: string
+  durationSeconds: number
+  width: number
+  height: number
+  posterUrl: string | null
+  thumbnailUrls: string[]
+  /** The WebVTT index of the scrub previews (sprites relative to it), null when none was made. */
+  storyboardUrl: string | null
+}
+
 /** Live stream lifecycle (docs/api.md "Live streams": OFFLINE / SCHEDULED / LIVE / ENDED). */
 export type StreamStatus = 'OFFLINE' | 'SCHEDULED' | 'LIVE' | 'ENDED'
 
@@ -123,6 +137,8 @@ export interface LiveStream {
   playbackUrl: string | null
   recordingStatus: string | null
   recordingVideoId: string | null
+  /** Signed URL of the owner's thumbnail image (PUT /api/streams/{id}/thumbnail), null when none. */
+  thumbnailUrl: string | null
   createdAt: string
   updatedAt: string
 }
@@ -134,4 +150,27 @@ export interface Ingest {
   streamKey: string
   publishUrl: string
   keyRotatedAt: string | null
+}
+
+/** A chat message (the chat service's frames and GET /chat/messages). */
+export type { ChatMessage } from '../lib/chat/reducer'
+
+/** GET /api/streams/{id}/chat: the chat room of a stream. */
+export interface ChatRoom {
+  streamId: string
+  ownerId: string
+  status: string
+  visibility: string
+  slowModeSeconds: number
+  viewers: number
+  lastSeq: number | null
+}
+
+/** An active ban or timeout (`until` null: banned until lifted). */
+export interface ChatBan {
+  userId: string
+  until: string | null
+  reason: string | null
+  createdBy: string
+  createdAt: string
 }

@@ -396,3 +396,51 @@ def test_record_done_takes_only_the_ingests_own_recordings(live, tmp_path):
     assert client.get(f"/api/streams/{sid}", headers=h).json()["recordingStatus"] == "EMPTY"
     assert foreign.read_bytes() == b"FLV" and inside_unbroadcast.read_bytes() == b"FLV"  # nothing taken, nothing deleted
     assert not [e for e in capture.drain() if e["type"] == "reelhouse.stream.recorded.v1" and e["data"]["streamId"] in (sid, never["id"])]
+
+def test_thumbnail_upload_is_signed_in_the_answer_replaced_and_refused_for_non_jpeg(live):
+    client, settings, _ = live
+    uid, h = _user(settings, "thumbs")
+    created = _create(client, h)
+    sid = created["id"]
+    assert created["thumbnailUrl"] is None
+    # the service checks the JPEG markers and stores the bytes as they came (the browser made them)
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40 + b"\xff\xd9"
+
+    put = client.put(f"/api/streams/{sid}/thumbnail", content=jpeg, headers={**h, "Content-Type": "image/jpeg"})
+    assert put.status_code == 200, put.text
+    url = put.json()["thumbnailUrl"]
+    assert url and f"/live/{sid}/thumbnail-" in url and url.endswith(".jpg")
+    key = url.split("/play/", 1)[1].split("/", 2)[2]
+    s3 = s3_client(settings)
+    assert s3.get_object(Bucket=settings.media_bucket, Key=key)["Body"].read() == jpeg
+    assert client.get(f"/api/streams/{sid}", headers=h).json()["thumbnailUrl"].split("/", 5)[5] == url.split("/", 5)[5]
+    listed = client.get("/api/streams", headers=h).json()["items"]
+    assert [s["thumbnailUrl"] is not None for s in listed if s["id"] == sid] == [True]
+
+    # a new image replaces the old one (new key, old object gone)
+    again = client.put(f"/api/streams/{sid}/thumbnail", content=jpeg, headers={**h, "Content-Type": "image/jpeg"}).json()["thumbnailUrl"]
+    key2 = again.split("/play/", 1)[1].split("/", 2)[2]
+    assert key2 != key
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket=settings.media_bucket, Key=key)
+
+    png = client.put(f"/api/streams/{sid}/thumbnail", content=b"\x89PNG\r\n\x1a\n" + b"0" * 64, headers={**h, "Content-Type": "image/png"})
+    assert png.status_code == 415 and png.json()["code"] == "UNSUPPORTED_IMAGE"
+    fake = client.put(f"/api/streams/{sid}/thumbnail", content=b"not a jpeg", headers={**h, "Content-Type": "image/jpeg"})
+    assert fake.status_code == 415 and fake.json()["code"] == "UNSUPPORTED_IMAGE"
+    big = client.put(f"/api/streams/{sid}/thumbnail", content=b"\xff\xd8\xff" + b"0" * 1_000_000, headers={**h, "Content-Type": "image/jpeg"})
+    assert big.status_code == 413 and big.json()["code"] == "IMAGE_TOO_LARGE"
+    _, other = _user(settings, "mallory")
+    theirs = client.put(f"/api/streams/{sid}/thumbnail", content=jpeg, headers={**other, "Content-Type": "image/jpeg"})
+    assert theirs.status_code == 404 and theirs.json()["code"] == "STREAM_NOT_FOUND"
+
+    # removing it clears the URL and the object; deleting the stream would too
+    assert client.delete(f"/api/streams/{sid}/thumbnail", headers=h).status_code == 204
+    assert client.get(f"/api/streams/{sid}", headers=h).json()["thumbnailUrl"] is None
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket=settings.media_bucket, Key=key2)
+    client.put(f"/api/streams/{sid}/thumbnail", content=jpeg, headers={**h, "Content-Type": "image/jpeg"})
+    key3 = client.get(f"/api/streams/{sid}", headers=h).json()["thumbnailUrl"].split("/play/", 1)[1].split("/", 2)[2]
+    assert client.delete(f"/api/streams/{sid}", headers=h).status_code == 204
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket=settings.media_bucket, Key=key3)

@@ -164,3 +164,18 @@ def test_redact_keeps_only_the_last_four_characters():
     key = derive_key("secret", uuid.uuid4(), new_key_nonce())
     assert redact(key) == "rhlive_..." + key[-4:]
     assert key[7:-4] not in redact(key)
+
+
+def test_thumbnail_refusal_accepts_only_jpeg_bodies_within_the_limit():
+    from reelhouse.streaming.domain.live import MAX_THUMBNAIL_BYTES, thumbnail_key, thumbnail_refusal
+
+    jpeg = b"\xff\xd8\xff\xe0" + b"x" * 100
+    assert thumbnail_refusal("image/jpeg", jpeg) is None
+    assert thumbnail_refusal("Image/JPEG; charset=binary", jpeg) is None
+    assert thumbnail_refusal("image/png", jpeg)[:2] == (415, "UNSUPPORTED_IMAGE")
+    assert thumbnail_refusal(None, jpeg)[:2] == (415, "UNSUPPORTED_IMAGE")
+    assert thumbnail_refusal("image/jpeg", b"GIF89a")[:2] == (415, "UNSUPPORTED_IMAGE")
+    assert thumbnail_refusal("image/jpeg", b"")[:2] == (422, "EMPTY_IMAGE")
+    assert thumbnail_refusal("image/jpeg", b"\xff\xd8\xff" + b"0" * MAX_THUMBNAIL_BYTES)[:2] == (413, "IMAGE_TOO_LARGE")
+    sid = uuid.UUID(int=7)
+    assert thumbnail_key(sid, "ab12") == f"live/{sid}/thumbnail-ab12.jpg"

@@ -1,8 +1,11 @@
 // HLS player (docs/web.md): hls.js (loaded only here, on demand), quality menu with Auto plus
 // every rendition by height, fullscreen, keyboard controls (space/k play-pause, f fullscreen,
-// left/right seek 5 s, m mute). Safari plays HLS natively (no quality menu there).
+// left/right seek 5 s, m mute), and for a video on demand a seek bar with storyboard thumbnails
+// (SeekBar). Safari plays HLS natively (no quality menu there).
 import { useEffect, useRef, useState } from 'react'
 import type HlsType from 'hls.js'
+import type { StoryboardCue } from '../../lib/storyboard/storyboard'
+import { SeekBar } from './SeekBar'
 
 export interface QualityLevel {
   index: number
@@ -31,7 +34,32 @@ function useStableSrc(src: string): string {
   return ref.current
 }
 
-export function VideoPlayer({ src, poster, title, live = false }: { src: string; poster?: string | null; title: string; live?: boolean }) {
+/** Current time and duration (seconds) of a media element, updated from its events. */
+function useMediaClock(ref: React.RefObject<HTMLVideoElement | null>): { time: number; duration: number } {
+  const [clock, setClock] = useState({ time: 0, duration: 0 })
+  useEffect(() => {
+    const v = ref.current
+    if (!v) return
+    const update = () => setClock({ time: v.currentTime, duration: Number.isFinite(v.duration) ? v.duration : 0 })
+    const events = ['timeupdate', 'durationchange', 'seeking', 'loadedmetadata'] as const
+    for (const e of events) v.addEventListener(e, update)
+    return () => {
+      for (const e of events) v.removeEventListener(e, update)
+    }
+  }, [ref])
+  return clock
+}
+
+export interface VideoPlayerProps {
+  src: string
+  poster?: string | null
+  title: string
+  live?: boolean
+  /** Storyboard cues for the seek bar's thumbnails (video on demand only). */
+  storyboard?: StoryboardCue[]
+}
+
+export function VideoPlayer({ src, poster, title, live = false, storyboard = [] }: VideoPlayerProps) {
   const stableSrc = useStableSrc(src)
   const videoRef = useRef<HTMLVideoElement>(null)
   const boxRef = useRef<HTMLDivElement>(null)
@@ -40,6 +68,7 @@ export function VideoPlayer({ src, poster, title, live = false }: { src: string;
   const [choice, setChoice] = useState(-1)
   const [playing, setPlaying] = useState<number | null>(null)
   const [error, setError] = useState<string | null>(null)
+  const clock = useMediaClock(videoRef)
 
   useEffect(() => {
     const video = videoRef.current
@@ -98,7 +127,8 @@ export function VideoPlayer({ src, poster, title, live = false }: { src: string;
 
   const onKey = (e: React.KeyboardEvent) => {
     const v = videoRef.current
-    if (!v || (e.target as HTMLElement).tagName === 'SELECT' || (e.target as HTMLElement).tagName === 'BUTTON') return
+    const tag = (e.target as HTMLElement).tagName
+    if (!v || tag === 'SELECT' || tag === 'BUTTON' || tag === 'INPUT') return
     if (e.key === ' ' || e.key === 'k') {
       e.preventDefault()
       if (v.paused) void v.play()
@@ -112,6 +142,16 @@ export function VideoPlayer({ src, poster, title, live = false }: { src: string;
   return (
     <div className="player" ref={boxRef} onKeyDown={onKey}>
       <video ref={videoRef} poster={poster ?? undefined} controls playsInline aria-label={`Video: ${title}`} data-testid="player" />
+      {!live && clock.duration > 0 ? (
+        <SeekBar
+          duration={clock.duration}
+          currentTime={clock.time}
+          cues={storyboard}
+          onSeek={(t) => {
+            if (videoRef.current) videoRef.current.currentTime = t
+          }}
+        />
+      ) : null}
       <div className="player-bar">
         <label>
           Quality{' '}

@@ -24,6 +24,14 @@ const WORDS: Record<string, string> = {
   ETAG_MISMATCH: 'Someone changed this video meanwhile. Reload and try again.',
   UPSTREAM_UNAVAILABLE: 'The service is unavailable right now. Try again in a moment.',
   SESSION_PAUSED: 'The upload is paused.',
+  STREAM_NOT_FOUND: 'This stream does not exist or belongs to someone else.',
+  UNSUPPORTED_IMAGE: 'The thumbnail must be a JPEG image.',
+  IMAGE_TOO_LARGE: 'The thumbnail is larger than 1 MB.',
+  PAYLOAD_TOO_LARGE: 'That is too large to send.',
+  NOT_MODERATOR: 'Only the stream owner or a moderator may do this.',
+  NOT_OWNER: 'Only the stream owner may name moderators.',
+  CANNOT_MODERATE: 'You may not moderate this person (the owner, or another moderator).',
+  MESSAGE_NOT_FOUND: 'That message no longer exists.',
 }
 
 /** A sentence for a problem: known codes in our words, else the server's detail or title. */
@@ -53,6 +61,9 @@ export interface RequestOptions {
   signal?: AbortSignal
   /** Send no Authorization header (e.g. the dev sign-in). */
   anonymous?: boolean
+  /** Bytes to send as they are (e.g. an image), with `contentType`; instead of a JSON `body`. */
+  raw?: Blob
+  contentType?: string
 }
 
 /** Build `path?query` leaving out empty values. */
@@ -75,8 +86,11 @@ export async function apiRequest<T>(path: string, opts: RequestOptions = {}, fet
   const headers: Record<string, string> = { Accept: 'application/json, application/problem+json', ...opts.headers }
   const token = opts.anonymous ? null : tokenSource()
   if (token) headers.Authorization = `Bearer ${token}`
-  let body: string | undefined
-  if (opts.body !== undefined) {
+  let body: string | Blob | undefined
+  if (opts.raw !== undefined) {
+    headers['Content-Type'] = opts.contentType ?? (opts.raw.type || 'application/octet-stream')
+    body = opts.raw
+  } else if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json'
     body = JSON.stringify(opts.body)
   }

@@ -1,5 +1,5 @@
 // Video and upload-session API functions (docs/web.md).
-import type { CreateVideoBody, PartUrl, UploadSession, Video, VideoPage, Visibility } from '../../types'
+import type { CreateVideoBody, PartUrl, Playback, UploadSession, Video, VideoPage, Visibility } from '../../types'
 import { apiRequest } from './client'
 
 export interface ListParams {
@@ -37,6 +37,11 @@ export function retryVideo(id: string): Promise<Video> {
 /** The signed master playlist URL of a READY video (null otherwise). */
 export function getStreamURL(video: Video): string | null {
   return video.playback.ready ? video.playback.streamUrl : null
+}
+
+/** GET /api/videos/{id}/playback (streaming service): signed URLs incl. the storyboard; counts a view. */
+export function getPlayback(id: string): Promise<Playback> {
+  return apiRequest<Playback>(`/api/videos/${encodeURIComponent(id)}/playback`)
 }
 
 export function createUploadSession(videoId: string): Promise<UploadSession> {

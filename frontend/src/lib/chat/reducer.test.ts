@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { chatReducer, chatSocketUrl, initialChatState, type ChatMessage, type ChatState } from './reducer'
+import { chatReducer, chatSocketUrl, initialChatState, isMuted, type ChatMessage, type ChatState } from './reducer'
 
 const msg = (seq: number, text = `m${seq}`): ChatMessage => ({ id: `id-${seq}`, seq, userId: 'u', username: 'u', text, sentAt: '2026-01-01T00:00:00Z' })
 const run = (state: ChatState, ...actions: Parameters<typeof chatReducer>[1][]) => actions.reduce(chatReducer, state)
@@ -59,5 +59,47 @@ describe('chatReducer', () => {
     const anonymous = run(initialChatState, { type: 'welcome', status: 'OFFLINE', userId: null, canPost: false, canModerate: false, slowModeSeconds: 0, viewers: 0, lastSeq: null, limits: { maxChars: 500, burst: 5, perSecond: 1 } })
     expect(run(anonymous, { type: 'room', status: 'LIVE' }).canPost).toBe(false)
     expect(chatSocketUrl('https://x.test', 's', null, null)).toBe('wss://x.test/ws/streams/s/chat')
+  })
+
+  describe('moderation frames (the chat service sends upper-case actions)', () => {
+    const welcome = { type: 'welcome' as const, status: 'LIVE', userId: 'bob', canPost: true, canModerate: false, slowModeSeconds: 0, viewers: 2, lastSeq: null, limits: { maxChars: 500, burst: 5, perSecond: 1 } }
+
+    it('slow mode changes the shown interval', () => {
+      const s = run(initialChatState, welcome, { type: 'moderation', action: 'SLOW_MODE', slowModeSeconds: 30 })
+      expect(s.slowModeSeconds).toBe(30)
+      expect(run(s, { type: 'moderation', action: 'SLOW_MODE', slowModeSeconds: 0 }).slowModeSeconds).toBe(0)
+    })
+
+    it('a ban or timeout of this user mutes the send box and says so; unban lifts it; others are unaffected', () => {
+      let s = run(initialChatState, welcome, { type: 'moderation', action: 'BAN', userId: 'carol' })
+      expect(s.mutedUntil).toBeNull()
+      expect(s.moderationSeq).toBe(1)
+      s = run(s, { type: 'moderation', action: 'BAN', userId: 'bob' })
+      expect(isMuted(s, Date.now())).toBe(true)
+      expect(s.error?.message).toBe('You are banned from this chat.')
+      s = run(s, { type: 'moderation', action: 'UNBAN', userId: 'bob' })
+      expect(isMuted(s, Date.now())).toBe(false)
+      expect(s.error).toBeNull()
+      const until = new Date(Date.now() + 60_000).toISOString()
+      s = run(s, { type: 'moderation', action: 'TIMEOUT', userId: 'bob', until })
+      expect(s.mutedUntil).toBe(Date.parse(until))
+      expect(isMuted(s, Date.now())).toBe(true)
+      expect(isMuted(s, Date.parse(until) + 1)).toBe(false)
+      expect(s.error?.code).toBe('TIMED_OUT')
+    })
+
+    it('a refused post (BANNED / TIMED_OUT with until) mutes too', () => {
+      const until = new Date(Date.now() + 5000).toISOString()
+      const s = run(initialChatState, welcome, { type: 'error', code: 'TIMED_OUT', message: 'you are timed out', until })
+      expect(s.mutedUntil).toBe(Date.parse(until))
+      expect(run(initialChatState, { type: 'error', code: 'BANNED', message: 'x' }).mutedUntil).toBe(Infinity)
+    })
+
+    it('being named or removed as moderator turns the controls on and off', () => {
+      let s = run(initialChatState, welcome, { type: 'moderation', action: 'MODERATOR_ADDED', userId: 'bob' })
+      expect(s.canModerate).toBe(true)
+      s = run(s, { type: 'moderation', action: 'MODERATOR_REMOVED', userId: 'bob' })
+      expect(s.canModerate).toBe(false)
+    })
   })
 })

@@ -33,6 +33,10 @@ export interface ChatState {
   connected: boolean
   truncated: boolean
   error: { code: string; message: string } | null
+  /** This user may not post until then (ms since the epoch; Infinity = banned until lifted; null = free). */
+  mutedUntil: number | null
+  /** Counts moderation frames: lists of bans and moderators are stale when it changes. */
+  moderationSeq: number
 }
 
 export type ChatFrame =
@@ -45,7 +49,7 @@ export type ChatFrame =
   | { type: 'moderation'; action: string; userId?: string; until?: string; slowModeSeconds?: number; reason?: string }
   | { type: 'ack'; id: string; seq: number; nonce?: string }
   | { type: 'pong' }
-  | { type: 'error'; code: string; message: string }
+  | { type: 'error'; code: string; message: string; until?: string }
 
 export type ChatAction = ChatFrame | { type: 'connected' } | { type: 'disconnected' }
 
@@ -63,6 +67,8 @@ export const initialChatState: ChatState = {
   connected: false,
   truncated: false,
   error: null,
+  mutedUntil: null,
+  moderationSeq: 0,
 }
 
 /** Words for the chat service's error codes (its domain/rules.py). */
@@ -129,13 +135,49 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       // a signed-in viewer connected before the stream went live may post once it is
       return { ...state, status: action.status, canPost: action.status === 'LIVE' ? state.canPost || state.userId !== null : false }
     case 'moderation':
-      return action.action === 'slow_mode' && action.slowModeSeconds !== undefined ? { ...state, slowModeSeconds: action.slowModeSeconds } : state
-    case 'error':
-      return { ...state, error: { code: action.code, message: chatErrorInWords(action.code, action.message) } }
+      return moderate({ ...state, moderationSeq: state.moderationSeq + 1 }, action)
+    case 'error': {
+      const muted = action.code === 'BANNED' ? Infinity : action.code === 'TIMED_OUT' && action.until ? Date.parse(action.until) : state.mutedUntil
+      return { ...state, mutedUntil: Number.isNaN(muted) ? state.mutedUntil : muted, error: { code: action.code, message: chatErrorInWords(action.code, action.message) } }
+    }
     case 'ack':
     case 'pong':
       return state
   }
+}
+
+/** A `moderation` frame (the chat service's chat.moderated actions: BAN, TIMEOUT, UNBAN, SLOW_MODE,
+ * MODERATOR_ADDED, MODERATOR_REMOVED) applied to what this user may do. */
+function moderate(state: ChatState, m: Extract<ChatFrame, { type: 'moderation' }>): ChatState {
+  const action = m.action.toUpperCase()
+  if (action === 'SLOW_MODE') return m.slowModeSeconds !== undefined ? { ...state, slowModeSeconds: m.slowModeSeconds } : state
+  if (!m.userId || m.userId !== state.userId) return state
+  switch (action) {
+    case 'BAN':
+      return { ...state, mutedUntil: Infinity, error: { code: 'BANNED', message: chatErrorInWords('BANNED', '') } }
+    case 'TIMEOUT': {
+      const until = m.until ? Date.parse(m.until) : Number.NaN
+      return { ...state, mutedUntil: Number.isNaN(until) ? state.mutedUntil : until, error: { code: 'TIMED_OUT', message: timedOutWords(m.until) } }
+    }
+    case 'UNBAN':
+      return { ...state, mutedUntil: null, error: state.error && ['BANNED', 'TIMED_OUT'].includes(state.error.code) ? null : state.error }
+    case 'MODERATOR_ADDED':
+      return { ...state, canModerate: true }
+    case 'MODERATOR_REMOVED':
+      return { ...state, canModerate: false }
+    default:
+      return state
+  }
+}
+
+function timedOutWords(until: string | undefined): string {
+  const t = until ? new Date(until) : null
+  return t && !Number.isNaN(t.getTime()) ? `You are timed out until ${t.toLocaleTimeString()}.` : chatErrorInWords('TIMED_OUT', '')
+}
+
+/** True while `state.mutedUntil` lies after `now` (ms since the epoch). */
+export function isMuted(state: Pick<ChatState, 'mutedUntil'>, now: number): boolean {
+  return state.mutedUntil !== null && state.mutedUntil > now
 }
 
 /** The WebSocket URL on the page's origin. A signed-in viewer passes a short-lived chat ticket (from

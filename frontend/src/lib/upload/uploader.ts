@@ -15,6 +15,9 @@ import {
 } from '../api/videos'
 import { checkFile, completionList, planParts, ProgressMeter, remainingParts, storedBytes, type PartPlan } from './planner'
 
+/** Fastest the progress figures are shown again (ms). */
+const PROGRESS_MS = 100
+
 export type UploadPhase = 'idle' | 'starting' | 'uploading' | 'paused' | 'completing' | 'done' | 'canceled' | 'error'
 
 export interface UploadState {
@@ -157,11 +160,17 @@ export class Uploader {
     this.set({ phase: 'error', error: err instanceof Error ? err.message : String(err) })
   }
 
-  private progress(): void {
+  private lastShown = 0
+
+  /** Recompute the figures; the page hears of them at most every PROGRESS_MS unless `force` (a part
+   *  finished): XHR progress events come many times a second per part, re-rendering on each costs speed. */
+  private progress(force = false): void {
     let done = this.baseBytes
     for (const v of this.inFlight.values()) done += v
     const now = performance.now()
     this.meter.add(now, done)
+    if (!force && now - this.lastShown < PROGRESS_MS) return
+    this.lastShown = now
     this.set({ bytesDone: Math.min(done, this.file.size), speed: this.meter.speed(), secondsLeft: this.meter.secondsLeft(this.file.size) })
   }
 
@@ -176,7 +185,7 @@ export class Uploader {
     this.abort = new AbortController()
     const signal = this.abort.signal
     this.set({ phase: 'uploading' })
-    this.progress()
+    this.progress(true)
     const queue = [...todo]
     const worker = async () => {
       for (let part = queue.shift(); part; part = queue.shift()) {
@@ -203,7 +212,7 @@ export class Uploader {
         }, signal)
         this.inFlight.delete(part.partNumber)
         this.baseBytes += part.end - part.start
-        this.progress()
+        this.progress(true)
         return
       } catch (err) {
         this.inFlight.delete(part.partNumber)

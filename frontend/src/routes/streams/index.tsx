@@ -1,32 +1,13 @@
 // /streams (docs/web.md): the user's streams, LIVE first with viewer counts, a Scheduled section.
 import { createFileRoute, Link } from '@tanstack/react-router'
+import { StreamCard } from '../../components/stream/StreamCard'
 import { useStreamsQuery } from '../../hooks/useStreams'
 import { requireSession } from '../../lib/guard'
-import type { LiveStream } from '../../types'
 
 export const Route = createFileRoute('/streams/')({
   beforeLoad: requireSession,
   component: StreamsPage,
 })
-
-function StreamCard({ stream }: { stream: LiveStream }) {
-  return (
-    <li className="card" data-stream-id={stream.id}>
-      <Link to="/streams/$streamId" params={{ streamId: stream.id }} className="card-link">
-        <div className="card-body">
-          <span className="card-title">{stream.title}</span>
-          <span className="card-meta">
-            <span className={`badge badge-${stream.status.toLowerCase()}`} data-status={stream.status}>
-              {stream.status === 'LIVE' ? 'LIVE' : stream.status.charAt(0) + stream.status.slice(1).toLowerCase()}
-            </span>
-            {stream.status === 'LIVE' ? <span className="muted">{stream.viewerCount} watching</span> : null}
-            {stream.status === 'SCHEDULED' && stream.scheduledAt ? <span className="muted">{new Date(stream.scheduledAt).toLocaleString()}</span> : null}
-          </span>
-        </div>
-      </Link>
-    </li>
-  )
-}
 
 function StreamsPage() {
   const query = useStreamsQuery()

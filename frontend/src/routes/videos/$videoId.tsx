@@ -3,7 +3,7 @@ import { createFileRoute, Link, useNavigate } from '@tanstack/react-router'
 import { useState } from 'react'
 import { StatusBadge } from '../../components/video/StatusBadge'
 import { VideoPlayer } from '../../components/video/VideoPlayer'
-import { useDeleteVideoMutation, useRetryVideoMutation, useUpdateVideoMutation, useVideoQuery } from '../../hooks/useVideos'
+import { useDeleteVideoMutation, useRetryVideoMutation, useStoryboardQuery, useUpdateVideoMutation, useVideoQuery } from '../../hooks/useVideos'
 import { useSession } from '../../lib/auth'
 import { failReasonInWords, formatBytes, formatDuration } from '../../lib/format'
 import { requireSession } from '../../lib/guard'
@@ -34,7 +34,7 @@ function VideoDetailPage() {
   return (
     <section className="detail">
       {video.status === 'READY' && video.playback.streamUrl ? (
-        <VideoPlayer src={video.playback.streamUrl} poster={video.playback.posterUrl} title={video.title} />
+        <Player video={video} src={video.playback.streamUrl} />
       ) : (
         <div className="player-placeholder">
           <StatusBadge status={video.status} progress={video.transcodeProgress} />
@@ -51,6 +51,12 @@ function VideoDetailPage() {
       {owner ? <OwnerActions video={video} /> : null}
     </section>
   )
+}
+
+/** The player of a READY video, with the storyboard thumbnails on its seek bar once they are read. */
+function Player({ video, src }: { video: Video; src: string }) {
+  const storyboard = useStoryboardQuery(video.id, true)
+  return <VideoPlayer src={src} poster={video.playback.posterUrl} title={video.title} storyboard={storyboard.data ?? []} />
 }
 
 function Failed({ video, owner }: { video: Video; owner: boolean }) {

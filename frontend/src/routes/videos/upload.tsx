@@ -5,11 +5,11 @@ import { useQueryClient } from '@tanstack/react-query'
 import { createFileRoute, Link } from '@tanstack/react-router'
 import { useEffect, useRef, useState } from 'react'
 import { StatusBadge } from '../../components/video/StatusBadge'
-import { useVideoQuery } from '../../hooks/useVideos'
+import { useUploadVideoMutation, useVideoQuery } from '../../hooks/useVideos'
 import { formatBytes, formatDuration } from '../../lib/format'
 import { requireSession } from '../../lib/guard'
 import { checkFile } from '../../lib/upload/planner'
-import { Uploader, fileKey, type UploadState } from '../../lib/upload/uploader'
+import { fileKey, type Uploader, type UploadState } from '../../lib/upload/uploader'
 import type { Visibility } from '../../types'
 
 export const Route = createFileRoute('/videos/upload')({
@@ -28,6 +28,7 @@ function VideoUploadPage() {
   const uploader = useRef<Uploader | null>(null)
   const inputRef = useRef<HTMLInputElement>(null)
   const queryClient = useQueryClient()
+  const upload = useUploadVideoMutation()
   const videoId = state?.videoId ?? null
   const finished = state?.phase === 'done'
   // a new video (and later its upload) changes the grid: drop cached pages so it shows the card
@@ -47,9 +48,12 @@ function VideoUploadPage() {
 
   const start = () => {
     if (!file) return
-    const u = new Uploader(file, { title: title.trim() || file.name, description, visibility }, setState)
-    uploader.current = u
-    void u.start()
+    upload.mutate({
+      file,
+      meta: { title: title.trim() || file.name, description, visibility },
+      onProgress: setState,
+      onUploader: (u) => (uploader.current = u),
+    })
   }
 
   useEffect(() => () => void uploader.current?.pause(), [])

@@ -95,7 +95,9 @@ class LiveStream(StreamingTable, table=True):
     (recording off or not ended yet), PENDING, PROCESSING, UPLOADED, EMPTY, FAILED or DELETED (the
     recording's video was deleted, and with it the object at ``recording_key``, then cleared);
     ``recording_video_id`` is the gallery video the recording becomes. ``viewer_count`` comes from the
-    chat service's ``chat.presence`` (``viewer_count_at`` = its time). ``version`` feeds the ETag.
+    chat service's ``chat.presence`` (``viewer_count_at`` = its time). ``thumbnail_key`` is the media
+    bucket key of the owner's thumbnail image (``live/<id>/thumbnail-<nonce>.jpg``; None: none set).
+    ``version`` feeds the ETag.
     """
 
     __tablename__ = "live_streams"
@@ -126,6 +128,7 @@ class LiveStream(StreamingTable, table=True):
     """When the current PROCESSING attempt began (the stuck-recording sweeper measures from here)."""
     recording_attempts: int = 0
     """PROCESSING attempts so far (the sweeper fails the recording after ``live_recording_max_attempts``)."""
+    thumbnail_key: str | None = None
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))

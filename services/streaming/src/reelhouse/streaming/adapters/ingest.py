@@ -96,3 +96,13 @@ def delete_recording(settings: PlatformSettings, key: str) -> None:
     """Delete the recording object ``key`` from the uploads bucket (S3 answers a missing key with
     success too, so a repeat is harmless)."""
     s3_client(settings).delete_object(Bucket=settings.uploads_bucket, Key=key)
+
+
+def put_thumbnail(settings: PlatformSettings, key: str, data: bytes) -> None:
+    """Store a stream thumbnail (JPEG bytes) in the media bucket under ``key``."""
+    s3_client(settings).put_object(Bucket=settings.media_bucket, Key=key, Body=data, ContentType="image/jpeg")
+
+
+def delete_thumbnail(settings: PlatformSettings, key: str) -> None:
+    """Delete a stream thumbnail from the media bucket (a missing key is success too)."""
+    s3_client(settings).delete_object(Bucket=settings.media_bucket, Key=key)

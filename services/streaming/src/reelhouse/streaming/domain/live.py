@@ -204,3 +204,32 @@ def live_scope(stream_id: uuid.UUID) -> str:
 
 LIVE_PLAYLIST = "index.m3u8"
 """Name of the live media playlist nginx-rtmp writes (hls_nested on) below the stream's directory."""
+
+
+MAX_THUMBNAIL_BYTES = 1_000_000
+"""Largest stream thumbnail accepted (bytes; below the edge's 1 MiB API body limit, docs/api.md "Live
+streams"). The web app scales a picked image down to a JPEG of at most 1280x720 before sending it."""
+
+THUMBNAIL_TYPE = "image/jpeg"
+
+
+def thumbnail_refusal(content_type: str | None, data: bytes) -> tuple[int, str, str] | None:
+    """Why a thumbnail upload is refused as ``(http status, code, detail)``, or None when it is fine:
+    415 ``UNSUPPORTED_IMAGE`` unless the body is a JPEG (``Content-Type: image/jpeg`` and the JPEG start
+    marker FF D8 FF), 413 ``IMAGE_TOO_LARGE`` above :data:`MAX_THUMBNAIL_BYTES`, 422 ``EMPTY_IMAGE``."""
+    ctype = (content_type or "").split(";", 1)[0].strip().lower()
+    if ctype != THUMBNAIL_TYPE:
+        return 415, "UNSUPPORTED_IMAGE", f"send the thumbnail as {THUMBNAIL_TYPE}, not {ctype or 'no content type'}"
+    if not data:
+        return 422, "EMPTY_IMAGE", "the request body is empty"
+    if len(data) > MAX_THUMBNAIL_BYTES:
+        return 413, "IMAGE_TOO_LARGE", f"the thumbnail may be at most {MAX_THUMBNAIL_BYTES} bytes"
+    if not data.startswith(b"\xff\xd8\xff"):
+        return 415, "UNSUPPORTED_IMAGE", "the body is not a JPEG image"
+    return None
+
+
+def thumbnail_key(stream_id: uuid.UUID, nonce: str) -> str:
+    """Media bucket key of a stream's thumbnail: ``live/<uuid>/thumbnail-<nonce>.jpg`` (inside the live
+    signing scope, so the edge serves it with a signed URL; a new nonce per upload defeats caches)."""
+    return f"{live_scope(stream_id)}/thumbnail-{nonce}.jpg"

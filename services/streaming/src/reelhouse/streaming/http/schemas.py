@@ -95,7 +95,8 @@ class StreamOut(ApiModel):
     LIVE, else null. ``broadcasting`` is true while a broadcaster is connected (false during the
     reconnect window). ``viewerCount`` comes from chat presence. ``recordingStatus``: NONE, PENDING,
     PROCESSING, UPLOADED, EMPTY, FAILED or DELETED (its video was deleted, and the recording object with
-    it); ``recordingVideoId`` the gallery video of the recording."""
+    it); ``recordingVideoId`` the gallery video of the recording. ``thumbnailUrl`` is the signed URL of
+    the owner's thumbnail image (``PUT /api/streams/{id}/thumbnail``), null when none was set."""
 
     id: uuid.UUID
     owner_id: str
@@ -113,6 +114,7 @@ class StreamOut(ApiModel):
     playback_expires_at: datetime | None = None
     recording_status: str = "NONE"
     recording_video_id: uuid.UUID | None = None
+    thumbnail_url: str | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -4,7 +4,8 @@ Every route needs a bearer JWT. Streams are private to their owner: another user
 ``STREAM_NOT_FOUND`` for every route, indistinguishable from a missing one. Errors are problem+json:
 ``STREAM_NOT_FOUND`` (404), ``INVALID_CURSOR`` (400), ``ETAG_MISMATCH`` (412, ``If-Match``),
 ``STREAM_ENDED`` / ``STREAM_LIVE`` / ``STREAM_NOT_LIVE`` (409, see the status machine),
-``INGEST_UNAVAILABLE`` (503: the broadcaster could not be disconnected; nothing changed).
+``INGEST_UNAVAILABLE`` (503: the broadcaster could not be disconnected; nothing changed);
+``UNSUPPORTED_IMAGE`` (415), ``IMAGE_TOO_LARGE`` (413), ``EMPTY_IMAGE`` (422) for a thumbnail upload.
 
 The stream key appears in exactly two answers: ``POST /api/streams`` (once) and the owner's
 ``GET /api/streams/{id}/ingest`` (and ``POST .../rotate-key``, which returns the new one).
@@ -12,13 +13,16 @@ The stream key appears in exactly two answers: ``POST /api/streams`` (once) and 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import secrets
 import time
 import uuid
 from datetime import datetime
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,9 +33,15 @@ from reelhouse.platform.openapi import problems
 from reelhouse.platform.problems import ProblemError
 from reelhouse.platform.signing import HmacPathSigner
 from reelhouse.streaming.adapters.db import LiveStream, utcnow
-from reelhouse.streaming.adapters.ingest import IngestUnavailable, drop_publisher
+from reelhouse.streaming.adapters.ingest import (
+    IngestUnavailable,
+    delete_thumbnail,
+    drop_publisher,
+    put_thumbnail,
+)
 from reelhouse.streaming.domain.live import (
     LIVE_PLAYLIST,
+    MAX_THUMBNAIL_BYTES,
     Action,
     IllegalStreamTransition,
     StreamStatus,
@@ -40,6 +50,8 @@ from reelhouse.streaming.domain.live import (
     initial_status,
     live_scope,
     new_key_nonce,
+    thumbnail_key,
+    thumbnail_refusal,
     transition,
 )
 from reelhouse.streaming.handlers.live import apply_action
@@ -56,6 +68,7 @@ router = APIRouter(prefix="/api/streams", tags=["live streams"])
 _UPDATE_PROBLEMS = problems(
     (404, "STREAM_NOT_FOUND"), (412, "ETAG_MISMATCH"), (409, "STREAM_ENDED"), (409, "STREAM_LIVE"), (409, "ILLEGAL_TRANSITION")
 )  # fmt: skip
+log = structlog.get_logger(__name__)
 
 _CONFLICT_TITLES = {
     "STREAM_ENDED": "Stream has ended",
@@ -80,14 +93,17 @@ def _check_if_match(stream: LiveStream, if_match: str | None) -> None:
 
 
 def stream_out(request: Request, stream: LiveStream, now: float | None = None) -> StreamOut:
-    """Serialize ``stream``; a signed live playlist URL only while LIVE."""
+    """Serialize ``stream``; a signed live playlist URL only while LIVE; a signed thumbnail URL
+    (``playback_url_ttl_seconds``) when the owner set one."""
     settings = request.app.state.settings
-    url = expires = None
+    signer = HmacPathSigner(settings.edge_base_url, settings.playback_signing_secret)
+    url = expires = thumb = None
     if stream.status == StreamStatus.LIVE.value:
-        signed = HmacPathSigner(settings.edge_base_url, settings.playback_signing_secret).sign(
-            live_scope(stream.id), LIVE_PLAYLIST, settings.live_playback_url_ttl_seconds, now=now
-        )
+        signed = signer.sign(live_scope(stream.id), LIVE_PLAYLIST, settings.live_playback_url_ttl_seconds, now=now)
         url, expires = signed.url, signed.expires_at
+    if stream.thumbnail_key:
+        scope = live_scope(stream.id)
+        thumb = signer.sign(scope, stream.thumbnail_key.removeprefix(scope + "/"), settings.playback_url_ttl_seconds, now=now).url
     return StreamOut(
         id=stream.id,
         owner_id=stream.owner_id,
@@ -105,6 +121,7 @@ def stream_out(request: Request, stream: LiveStream, now: float | None = None) -
         playback_expires_at=expires,
         recording_status=stream.recording_state,
         recording_video_id=stream.recording_video_id,
+        thumbnail_url=thumb,
         created_at=stream.created_at,
         updated_at=stream.updated_at,
     )
@@ -267,12 +284,83 @@ async def delete_stream(stream_id: uuid.UUID, request: Request, user: CurrentUse
             await apply_action(session, stream, Action.STOP, reason="DELETED", correlation_id=request.headers.get("x-request-id"))
             await session.flush()
         connected = stream.publisher_client_id is not None
+        thumb = stream.thumbnail_key
         await session.delete(stream)
+    if thumb:
+        await _drop_thumbnail(request, thumb)
     if connected:
         try:
             await drop_publisher(request.app.state.settings.rtmp_control_url, str(stream_id))
         except IngestUnavailable:
             pass  # the key no longer resolves: the next callback or reconnect is refused anyway
+    return Response(status_code=204)
+
+
+async def _drop_thumbnail(request: Request, key: str) -> None:
+    try:
+        await asyncio.to_thread(delete_thumbnail, request.app.state.settings, key)
+    except Exception:  # noqa: BLE001 - an orphaned image is harmless; the stream no longer names it
+        log.warning("stream.thumbnail_delete_failed", key=key, exc_info=True)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The request body, reading at most ``limit + 1`` bytes (enough to tell that it is too large)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+@router.put(
+    "/{stream_id}/thumbnail",
+    response_model=StreamOut,
+    operation_id="setStreamThumbnail",
+    responses=problems((404, "STREAM_NOT_FOUND"), (415, "UNSUPPORTED_IMAGE"), (413, "IMAGE_TOO_LARGE"), (422, "EMPTY_IMAGE")),
+)
+async def put_stream_thumbnail(stream_id: uuid.UUID, request: Request, response: Response, user: CurrentUser) -> StreamOut:
+    """Owner only: set the stream's thumbnail image. The body is the JPEG itself (``Content-Type:
+    image/jpeg``, at most :data:`MAX_THUMBNAIL_BYTES`); it goes to the media bucket under the stream's
+    live scope and replaces the previous one. Answers the stream with its new ``thumbnailUrl``.
+    415 UNSUPPORTED_IMAGE, 413 IMAGE_TOO_LARGE, 422 EMPTY_IMAGE (:func:`thumbnail_refusal`)."""
+    async with request.app.state.db.session() as session:
+        await _owned(session, stream_id, user.user_id)
+    data = await _read_limited(request, MAX_THUMBNAIL_BYTES)
+    refusal = thumbnail_refusal(request.headers.get("content-type"), data)
+    if refusal is not None:
+        status, code, detail = refusal
+        raise ProblemError(status, code, "Thumbnail refused", detail)
+    key = thumbnail_key(stream_id, secrets.token_hex(6))
+    await asyncio.to_thread(put_thumbnail, request.app.state.settings, key, data)
+    async with request.app.state.db.session() as session:
+        stream = await _owned(session, stream_id, user.user_id, lock=True)
+        old = stream.thumbnail_key
+        stream.thumbnail_key = key
+        stream.version += 1
+        stream.updated_at = utcnow()
+        session.add(stream)
+    if old and old != key:
+        await _drop_thumbnail(request, old)
+    response.headers["ETag"] = _etag(stream)
+    return stream_out(request, stream)
+
+
+@router.delete("/{stream_id}/thumbnail", status_code=204, operation_id="deleteStreamThumbnail", responses=problems((404, "STREAM_NOT_FOUND")))
+async def delete_stream_thumbnail(stream_id: uuid.UUID, request: Request, user: CurrentUser) -> Response:
+    """Owner only: remove the stream's thumbnail (204 also when there was none)."""
+    async with request.app.state.db.session() as session:
+        stream = await _owned(session, stream_id, user.user_id, lock=True)
+        old = stream.thumbnail_key
+        if old:
+            stream.thumbnail_key = None
+            stream.version += 1
+            stream.updated_at = utcnow()
+            session.add(stream)
+    if old:
+        await _drop_thumbnail(request, old)
     return Response(status_code=204)
 
 
