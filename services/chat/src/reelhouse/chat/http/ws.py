@@ -39,6 +39,10 @@ from reelhouse.platform.problems import ProblemError
 from reelhouse.platform.settings import PlatformSettings
 
 log = structlog.get_logger(__name__)
+
+#: Frame types the service sends, and those it accepts (the protocol: docs/chat.asyncapi.yaml).
+SERVER_FRAME_TYPES = ("welcome", "history", "message", "deleted", "moderation", "presence", "room", "ack", "pong", "error")
+CLIENT_FRAME_TYPES = ("post", "ping")
 router = APIRouter(tags=["chat"])
 
 CLOSE_NOT_FOUND = 4404
