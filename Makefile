@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 USER_ID := $(if $(filter command line,$(origin USER)),$(USER),demo-user)
 
-.PHONY: setup infra web up down demo token test test-web test-unit test-service test-contract test-e2e drill bench bench-cli bench-long bench-observability bench-live bench-chat bench-web schemas lint clean
+.PHONY: setup infra web up down demo token test test-web test-unit test-service test-contract test-e2e drill bench bench-cli bench-restart bench-long bench-observability bench-live bench-chat bench-web schemas lint clean
 
 setup:  ## install system packages (ffmpeg, nginx + njs/rtmp) and the Python workspace
 	@bash deploy/local/setup.sh
@@ -53,10 +53,14 @@ bench: setup infra  ## speed figures and ratios (not a test); ends with the 10-m
 	$(PY) bench/transcode_bench.py
 	$(PY) bench/observability_bench.py
 	$(PY) bench/cli_upload_bench.py
+	$(PY) bench/stack_restart_bench.py
 	$(PY) bench/long_source_bench.py
 
 bench-observability: setup infra  ## what tracing costs: READY time and API latency with tracing on vs off
 	$(PY) bench/observability_bench.py
+
+bench-restart: setup infra  ## how long the local stack takes to be ready: first start, restart with data kept
+	$(PY) bench/stack_restart_bench.py
 
 bench-cli: setup infra  ## the reelhouse CLI's upload throughput vs boto3 multipart to the same store
 	$(PY) bench/cli_upload_bench.py
