@@ -20,7 +20,9 @@ Configuration (environment): the services' ``REELHOUSE_*`` settings, plus
 chat replicas +5, +15), ``REELHOUSE_STACK_EDGE_PORT`` (8080), ``REELHOUSE_STACK_S3_PORT`` (9000),
 ``REELHOUSE_STACK_WORKERS`` (2), ``REELHOUSE_STACK_CHAT_REPLICAS`` (2), ``REELHOUSE_STACK_RUN_DIR`` (``.run`` in the repository),
 ``REELHOUSE_STACK_RTMP_PORT`` (1935; the ingest's control port is the port base + 6),
-``REELHOUSE_STACK_WEB_ROOT`` (the web app the edge serves at ``/``; default ``frontend/dist``).
+``REELHOUSE_STACK_WEB_ROOT`` (the web app the edge serves at ``/``; default ``frontend/dist``),
+``REELHOUSE_STACK_PROMETHEUS=1`` (also run Prometheus on the port base + 90, scraping every service and
+loading the alert rules; docs/observability.md).
 The stack runs in dev mode: ``REELHOUSE_DEV_TOKEN_ENDPOINT`` defaults to true (dev sign-in).
 The edge's CORS allowlist and limits per client address are ``REELHOUSE_EDGE_*`` (``EdgeSettings``;
 docs/settings.md, "The edge"); the limits default to :data:`LAPTOP_EDGE_LIMITS` here.
@@ -84,6 +86,11 @@ class StackConfig:
             chat_replicas=max(1, int(env.get("REELHOUSE_STACK_CHAT_REPLICAS", 2))),
             rtmp_port=int(env.get("REELHOUSE_STACK_RTMP_PORT", 1935)),
         )
+
+    @property
+    def prometheus_port(self) -> int:
+        """Loopback port of the opt-in Prometheus (``REELHOUSE_STACK_PROMETHEUS=1``): the port base + 90."""
+        return self.port_base + 90
 
     @property
     def rtmp_control_port(self) -> int:
@@ -249,8 +256,40 @@ def object_store_command(cfg: StackConfig) -> list[str]:
     return seaweed.server_command(cfg.run_dir / "s3", cfg.s3_port, identities)
 
 
+def prometheus_wanted() -> bool:
+    """Whether the stack also runs Prometheus (``REELHOUSE_STACK_PROMETHEUS=1``; off by default)."""
+    return os.environ.get("REELHOUSE_STACK_PROMETHEUS", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def render_prometheus(cfg: StackConfig) -> Path:
+    """Write ``<run_dir>/prometheus/prometheus.yml``: scrape every service process's ``/metrics`` every
+    5 s (label ``process`` = its name in the stack) and load the alert rules of
+    ``deploy/observability/rules.yml`` (docs/observability.md). Returns the file's path."""
+    import yaml
+
+    folder = cfg.run_dir / "prometheus"
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {
+        "global": {"scrape_interval": "5s", "evaluation_interval": "15s"},
+        "rule_files": [str(ROOT / "deploy" / "observability" / "rules.yml")],
+        "scrape_configs": [
+            {
+                "job_name": "reelhouse",
+                "metrics_path": "/metrics/",
+                "static_configs": [
+                    {"targets": [f"127.0.0.1:{port}"], "labels": {"process": name}} for name, port in cfg.service_ports().items()
+                ],
+            }
+        ],
+    }
+    path = folder / "prometheus.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
 def programs(cfg: StackConfig, prefix: Path, conf: Path, ingest: tuple[Path, Path] | None = None) -> list[tuple[str, list[str], dict[str, str]]]:
-    """The processes of the stack: ``(name, argv, extra environment)`` each, in start order."""
+    """The processes of the stack: ``(name, argv, extra environment)`` each, in start order (Prometheus
+    last, only when :func:`prometheus_wanted`)."""
     bin_dir = Path(sys.executable).parent
     nginx_globals = "daemon off;" + (" user root;" if os.geteuid() == 0 else "")
     out: list[tuple[str, list[str], dict[str, str]]] = [("s3", object_store_command(cfg), {})]
@@ -263,6 +302,14 @@ def programs(cfg: StackConfig, prefix: Path, conf: Path, ingest: tuple[Path, Pat
     out.append(("edge", ["nginx", "-p", str(prefix), "-c", str(conf), "-g", nginx_globals], {}))
     if ingest is not None:
         out.append(("ingest", ["nginx", "-p", str(ingest[0]), "-c", str(ingest[1]), "-g", nginx_globals], {}))
+    if prometheus_wanted():
+        config = render_prometheus(cfg)
+        out.append((
+            "prometheus",
+            ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={config.parent / 'data'}",
+             f"--web.listen-address=127.0.0.1:{cfg.prometheus_port}", "--storage.tsdb.retention.time=2d"],
+            {},
+        ))  # fmt: skip
     return out
 
 
@@ -322,7 +369,8 @@ def up(cfg: StackConfig) -> int:
 def ready_summary(cfg: StackConfig, foreground: bool = False) -> str:
     """The URLs a user needs, on one line: web app, API, S3, RTMP ingest, and how to stop."""
     how = "Ctrl-C or 'make down' stops it" if foreground else "'make down' stops it"
-    return f"web {cfg.edge_url}/ | API {cfg.edge_url}/api/ | S3 {cfg.s3_url} | RTMP rtmp://127.0.0.1:{cfg.rtmp_port}/live | {how}"
+    prometheus = f" | Prometheus http://127.0.0.1:{cfg.prometheus_port}/" if prometheus_wanted() else ""
+    return f"web {cfg.edge_url}/ | API {cfg.edge_url}/api/ | S3 {cfg.s3_url} | RTMP rtmp://127.0.0.1:{cfg.rtmp_port}/live{prometheus} | {how}"
 
 
 def readiness_targets(cfg: StackConfig) -> dict[str, str]:
@@ -334,6 +382,8 @@ def readiness_targets(cfg: StackConfig) -> dict[str, str]:
         "s3": f"{cfg.s3_url}/healthz",
     }
     targets.update({name: f"http://127.0.0.1:{port}/readyz" for name, port in cfg.service_ports().items()})
+    if prometheus_wanted():
+        targets["prometheus"] = f"http://127.0.0.1:{cfg.prometheus_port}/-/ready"
     return targets
 
 
