@@ -2,7 +2,7 @@
 // revealed key on the broadcast page, push the bundled clip with ffmpeg, watch it live, chat between
 // two browser contexts (each sees the other's message; the owner's delete removes it for the other),
 // end the stream and follow the link to the recording. The stream gets a thumbnail on the create page
-// (shown on its card); a second user is timed out, lifted, slowed down, named moderator and banned from
+// (shown on its card) and is public: another user finds it under "Live now" and watches it; a second user is timed out, lifted, slowed down, named moderator and banned from
 // the owner's moderation controls.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
@@ -50,11 +50,14 @@ test('go live from the broadcast page, chat in two contexts, moderate, end and f
     await expect(owner.getByTestId('stream-status')).toHaveText('LIVE', { timeout: 20_000 })
     await expect(owner.getByTestId('stream-health')).toContainText('Receiving video')
 
-    // a second browser context (the same account: streams are private to their owner) watches and chats
+    // another user, in a second browser context on a phone-sized screen, finds the public stream under
+    // "Live now" on /streams, watches it and chats
     const viewerCtx = await browser.newContext({ viewport: { width: 375, height: 740 } })
     const viewer = await viewerCtx.newPage()
-    await signIn(viewer, user)
-    await viewer.goto(`/streams/${streamId}`)
+    await signIn(viewer, `viewer-${Date.now().toString(36)}`)
+    await viewer.goto('/streams')
+    await viewer.getByRole('list', { name: 'Live now' }).getByRole('link', { name: /Bunny live/ }).click()
+    await expect(viewer).toHaveURL(new RegExp(`/streams/${streamId}$`))
     await expect(viewer.getByTestId('stream-status')).toHaveText('LIVE')
     const video = viewer.getByTestId('player')
     await video.evaluate((v: HTMLVideoElement) => {
@@ -112,8 +115,8 @@ async function moderate(browser: import('@playwright/test').Browser, owner: Page
   const carol = await carolCtx.newPage()
   await signIn(carol, carolName)
   await carol.goto(`/streams/${streamId}`)
-  // the stream's page is the owner's, but its chat is open to everyone signed in
-  await expect(carol.getByRole('heading', { name: 'Stream unavailable' })).toBeVisible()
+  // the stream is public: carol watches it like any viewer, without the owner's controls
+  await expect(carol.getByTestId('stream-status')).toBeVisible()
   const input = carol.getByLabel('Message', { exact: true })
   await expect(input).toBeEnabled({ timeout: 20_000 })
   await expect(carol.getByTestId('moderation')).toHaveCount(0)

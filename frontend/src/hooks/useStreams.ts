@@ -6,6 +6,7 @@ import { ApiError } from '../lib/api/client'
 
 export const streamKeys = {
   list: ['streams', 'list'] as const,
+  publicList: ['streams', 'public'] as const,
   one: (id: string) => ['streams', 'one', id] as const,
   ingest: (id: string) => ['streams', 'ingest', id] as const,
 }
@@ -13,6 +14,11 @@ export const streamKeys = {
 /** The user's streams; refreshed every 5 s (LIVE badges, viewer counts). */
 export function useStreamsQuery() {
   return useQuery({ queryKey: streamKeys.list, queryFn: () => getStreams(), refetchInterval: 5000 })
+}
+
+/** Everyone's public streams (live ones first on the page); refreshed every 5 s. */
+export function usePublicStreamsQuery() {
+  return useQuery({ queryKey: streamKeys.publicList, queryFn: () => getStreams(null, 'public'), refetchInterval: 5000 })
 }
 
 const notFound = (err: unknown) => err instanceof ApiError && err.status === 404

@@ -139,6 +139,8 @@ export interface LiveStream {
   recordingVideoId: string | null
   /** Signed URL of the owner's thumbnail image (PUT /api/streams/{id}/thumbnail), null when none. */
   thumbnailUrl: string | null
+  /** `private`: the owner only; `public`: anyone signed in may watch and find it. */
+  visibility: 'private' | 'public'
   createdAt: string
   updatedAt: string
 }

@@ -444,3 +444,34 @@ def test_thumbnail_upload_is_signed_in_the_answer_replaced_and_refused_for_non_j
     assert client.delete(f"/api/streams/{sid}", headers=h).status_code == 204
     with pytest.raises(s3.exceptions.NoSuchKey):
         s3.get_object(Bucket=settings.media_bucket, Key=key3)
+
+
+def test_a_public_stream_is_watchable_and_listed_for_others_a_private_one_is_not(live):
+    client, settings, capture = live
+    _, owner = _user(settings, "pub")
+    _, viewer = _user(settings, "view")
+    public = _create(client, owner, title="Open harbour", visibility="public", recordingEnabled=False)
+    private = _create(client, owner, title="Closed harbour", recordingEnabled=False)
+    assert (public["visibility"], private["visibility"]) == ("public", "private")
+    # another signed-in user gets the public stream (never its key) and 404 for the private one
+    got = client.get(f"/api/streams/{public['id']}", headers=viewer)
+    assert got.status_code == 200 and got.json()["title"] == "Open harbour" and "ingest" not in got.json()
+    assert client.get(f"/api/streams/{private['id']}", headers=viewer).status_code == 404
+    for path in ("/ingest", "/rotate-key", "/start", "/stop"):
+        method = client.get if path == "/ingest" else client.post
+        assert method(f"/api/streams/{public['id']}{path}", headers=viewer).status_code == 404, path
+    assert client.patch(f"/api/streams/{public['id']}", json={"title": "mine now"}, headers=viewer).status_code == 404
+    listed = {s["id"] for s in client.get("/api/streams?scope=public&limit=100", headers=viewer).json()["items"]}
+    assert public["id"] in listed and private["id"] not in listed
+    assert {s["id"] for s in client.get("/api/streams", headers=viewer).json()["items"]} == set()  # mine: none
+    # live: the viewer gets the signed playlist; the chat room takes the visibility from stream.started
+    assert _cb(client, "publish", app="live", name=public["ingest"]["streamKey"], clientid="101").status_code == 302
+    watching = client.get(f"/api/streams/{public['id']}", headers=viewer).json()
+    assert watching["status"] == "LIVE" and watching["playbackUrl"].endswith(f"/live/{public['id']}/index.m3u8")
+    started = capture.wait_for(lambda e: e["type"] == "reelhouse.stream.started.v1" and e["data"]["streamId"] == public["id"])
+    assert started[0]["data"]["visibility"] == "public"
+    # no visibility change while live (the chat room could not follow); fine once ended
+    refused = client.patch(f"/api/streams/{public['id']}", json={"visibility": "private"}, headers=owner)
+    assert refused.status_code == 409 and refused.json()["code"] == "STREAM_LIVE"
+    assert client.patch(f"/api/streams/{private['id']}", json={"visibility": "public"}, headers=owner).json()["visibility"] == "public"
+    assert client.get(f"/api/streams/{private['id']}", headers=viewer).status_code == 200

@@ -2,15 +2,16 @@
 import type { ChatBan, ChatRoom, Ingest, LiveStream } from '../../types'
 import { apiRequest } from './client'
 
-export function getStreams(cursor?: string | null): Promise<{ items: LiveStream[]; nextCursor: string | null }> {
-  return apiRequest('/api/streams', { query: { limit: 50, cursor } })
+/** `mine`: the user's own streams; `public`: everyone's public streams (what viewers browse). */
+export function getStreams(cursor?: string | null, scope: 'mine' | 'public' = 'mine'): Promise<{ items: LiveStream[]; nextCursor: string | null }> {
+  return apiRequest('/api/streams', { query: { limit: 50, cursor, scope } })
 }
 
 export function getStream(id: string): Promise<LiveStream> {
   return apiRequest(`/api/streams/${encodeURIComponent(id)}`)
 }
 
-export function createStream(body: { title: string; description: string; scheduledAt?: string | null; recordingEnabled: boolean }): Promise<LiveStream & { ingest: Ingest }> {
+export function createStream(body: { title: string; description: string; scheduledAt?: string | null; recordingEnabled: boolean; visibility?: 'private' | 'public' }): Promise<LiveStream & { ingest: Ingest }> {
   return apiRequest('/api/streams', { method: 'POST', body })
 }
 
@@ -43,7 +44,7 @@ export function chatTicket(streamId: string): Promise<{ ticket: string; expiresA
 const chat = (streamId: string) => `/api/streams/${encodeURIComponent(streamId)}/chat`
 
 /** Edit a stream: only the fields given change (`scheduledAt: null` unschedules). */
-export function updateStream(id: string, body: { title?: string; description?: string; scheduledAt?: string | null; recordingEnabled?: boolean }): Promise<LiveStream> {
+export function updateStream(id: string, body: { title?: string; description?: string; scheduledAt?: string | null; recordingEnabled?: boolean; visibility?: 'private' | 'public' }): Promise<LiveStream> {
   return apiRequest(`/api/streams/${encodeURIComponent(id)}`, { method: 'PATCH', body })
 }
 

@@ -16,6 +16,7 @@ function CreateStreamPage() {
   const [description, setDescription] = useState('')
   const [when, setWhen] = useState('')
   const [recording, setRecording] = useState(true)
+  const [isPublic, setIsPublic] = useState(true)
   const [thumbnail, setThumbnail] = useState<Blob | null>(null)
   const create = useCreateStreamMutation()
   const thumb = useStreamThumbnailMutation()
@@ -27,7 +28,7 @@ function CreateStreamPage() {
         onSubmit={(e) => {
           e.preventDefault()
           create.mutate(
-            { title: title.trim(), description, scheduledAt: when ? new Date(when).toISOString() : null, recordingEnabled: recording },
+            { title: title.trim(), description, scheduledAt: when ? new Date(when).toISOString() : null, recordingEnabled: recording, visibility: isPublic ? 'public' : 'private' },
             // the key came in this answer once; the broadcast page reads it again from /ingest (never the URL)
             {
               onSuccess: (s) => {
@@ -48,6 +49,9 @@ function CreateStreamPage() {
         <input id="stream-when" type="datetime-local" value={when} onChange={(e) => setWhen(e.target.value)} />
         <label className="check">
           <input type="checkbox" checked={recording} onChange={(e) => setRecording(e.target.checked)} /> Record the stream (it becomes a video)
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={isPublic} onChange={(e) => setIsPublic(e.target.checked)} /> Public: anyone signed in can find and watch it
         </label>
         <button type="submit" className="primary" disabled={!title.trim() || create.isPending || thumb.isPending}>
           Create

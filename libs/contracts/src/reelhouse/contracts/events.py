@@ -219,13 +219,15 @@ class TranscodeFailedV1(EventPayload):
 
 
 class StreamStartedV1(EventPayload):
-    """A live stream went LIVE."""
+    """A live stream went LIVE. Optional (added compatibly): ``visibility`` (``private`` or ``public``),
+    which the chat room takes (a private stream's chat is for signed-in users only)."""
 
     event_type: ClassVar[str] = "reelhouse.stream.started.v1"
     stream_id: uuid.UUID
     owner_id: str
     started_at: datetime
     playback_path: str | None = None
+    visibility: str | None = None
 
 
 class StreamEndedV1(EventPayload):

@@ -129,6 +129,8 @@ class LiveStream(StreamingTable, table=True):
     recording_attempts: int = 0
     """PROCESSING attempts so far (the sweeper fails the recording after ``live_recording_max_attempts``)."""
     thumbnail_key: str | None = None
+    visibility: str = "private"
+    """``private`` (only the owner) or ``public`` (anyone signed in may watch it and list it)."""
     version: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))

@@ -72,7 +72,7 @@ async def apply_action(
         stream.ended_at = None
         await add_event(
             session,
-            StreamStartedV1(stream_id=stream.id, owner_id=stream.owner_id, started_at=now, playback_path=playback_path(stream.id)),
+            StreamStartedV1(stream_id=stream.id, owner_id=stream.owner_id, started_at=now, playback_path=playback_path(stream.id), visibility=stream.visibility),
             SOURCE,
             correlation_id,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
 from pydantic import ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -65,6 +66,7 @@ class StreamIn(ApiModel):
     description: str = Field(default="", max_length=5000)
     scheduled_at: datetime | None = None
     recording_enabled: bool = True
+    visibility: Literal["private", "public"] = "private"
 
 
 class StreamPatch(ApiModel):
@@ -77,6 +79,7 @@ class StreamPatch(ApiModel):
     description: str | None = Field(default=None, max_length=5000)
     scheduled_at: datetime | None = None
     recording_enabled: bool | None = None
+    visibility: Literal["private", "public"] | None = None
 
 
 class IngestOut(ApiModel):
@@ -96,13 +99,16 @@ class StreamOut(ApiModel):
     reconnect window). ``viewerCount`` comes from chat presence. ``recordingStatus``: NONE, PENDING,
     PROCESSING, UPLOADED, EMPTY, FAILED or DELETED (its video was deleted, and the recording object with
     it); ``recordingVideoId`` the gallery video of the recording. ``thumbnailUrl`` is the signed URL of
-    the owner's thumbnail image (``PUT /api/streams/{id}/thumbnail``), null when none was set."""
+    the owner's thumbnail image (``PUT /api/streams/{id}/thumbnail``), null when none was set.
+    ``visibility``: ``private`` (the owner only) or ``public`` (anyone signed in may get it, list it with
+    ``scope=public`` and watch it)."""
 
     id: uuid.UUID
     owner_id: str
     title: str
     description: str
     status: str
+    visibility: str = "private"
     recording_enabled: bool
     scheduled_at: datetime | None = None
     started_at: datetime | None = None

@@ -20,7 +20,7 @@ import secrets
 import time
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import structlog
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -122,6 +122,7 @@ def stream_out(request: Request, stream: LiveStream, now: float | None = None) -
         recording_status=stream.recording_state,
         recording_video_id=stream.recording_video_id,
         thumbnail_url=thumb,
+        visibility=stream.visibility,
         created_at=stream.created_at,
         updated_at=stream.updated_at,
     )
@@ -133,6 +134,15 @@ def ingest_out(request: Request, stream: LiveStream) -> IngestOut:
     key = derive_key(settings.stream_key_secret, stream.id, stream.key_nonce)
     rtmp = settings.rtmp_ingest_url.rstrip("/")
     return IngestOut(stream_id=stream.id, rtmp_url=rtmp, stream_key=key, publish_url=f"{rtmp}/{key}", key_rotated_at=stream.key_rotated_at)
+
+
+async def _visible(session: AsyncSession, stream_id: uuid.UUID, user_id: str) -> LiveStream:
+    """The stream when ``user_id`` owns it or it is public; 404 STREAM_NOT_FOUND otherwise (a private
+    stream of another user does not exist for the caller)."""
+    stream = await session.get(LiveStream, stream_id)
+    if stream is None or (stream.owner_id != user_id and stream.visibility != "public"):
+        raise ProblemError(404, "STREAM_NOT_FOUND", "Stream not found", f"no stream {stream_id}")
+    return stream
 
 
 async def _owned(session: AsyncSession, stream_id: uuid.UUID, user_id: str, lock: bool = False) -> LiveStream:
@@ -179,9 +189,14 @@ async def list_streams(
     status: Annotated[StreamStatus | None, Query(description="only streams in this status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: str | None = None,
+    scope: Annotated[Literal["mine", "public"], Query(description="mine: the caller's streams; public: everyone's public streams")] = "mine",
 ) -> StreamPage:
-    """The caller's streams, newest first, ``limit`` per page; ``nextCursor`` continues."""
-    stmt = select(LiveStream).where(LiveStream.owner_id == user.user_id)
+    """The caller's streams (``scope=mine``, the default) or every user's public ones (``scope=public``:
+    what viewers browse), newest first, ``limit`` per page; ``nextCursor`` continues."""
+    if scope == "public":
+        stmt = select(LiveStream).where(LiveStream.visibility == "public")
+    else:
+        stmt = select(LiveStream).where(LiveStream.owner_id == user.user_id)
     if status is not None:
         stmt = stmt.where(LiveStream.status == status.value)
     if cursor:
@@ -206,6 +221,7 @@ async def create_stream(body: StreamIn, request: Request, response: Response, us
         scheduled_at=body.scheduled_at,
         status=initial_status(body.scheduled_at).value,
         recording_enabled=body.recording_enabled,
+        visibility=body.visibility,
         key_nonce="",
         key_hash="",
     )
@@ -220,9 +236,9 @@ async def create_stream(body: StreamIn, request: Request, response: Response, us
 
 @router.get("/{stream_id}", response_model=StreamOut, operation_id="getStream", responses=problems((404, "STREAM_NOT_FOUND")))
 async def get_stream(stream_id: uuid.UUID, request: Request, response: Response, user: CurrentUser) -> StreamOut:
-    """One of the caller's streams (``playbackUrl`` only while LIVE)."""
+    """One of the caller's streams, or another user's public one (``playbackUrl`` only while LIVE)."""
     async with request.app.state.db.session() as session:
-        stream = await _owned(session, stream_id, user.user_id)
+        stream = await _visible(session, stream_id, user.user_id)
     response.headers["ETag"] = _etag(stream)
     return stream_out(request, stream)
 
@@ -248,6 +264,11 @@ async def _update(stream_id: uuid.UUID, body: StreamPatch, request: Request, res
             stream.title = body.title
         if "description" in fields and body.description is not None:
             stream.description = body.description
+        if "visibility" in fields and body.visibility is not None and body.visibility != stream.visibility:
+            # the chat room takes the visibility when the stream starts (stream.started): no change mid-stream
+            if stream.status == StreamStatus.LIVE.value:
+                raise ProblemError(409, "STREAM_LIVE", "Stream is live", "visibility changes while the stream is not live", streamStatus=stream.status)
+            stream.visibility = body.visibility
         stream.version += 1
         stream.updated_at = utcnow()
         session.add(stream)
