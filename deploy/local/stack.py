@@ -93,6 +93,11 @@ class StackConfig:
         return self.port_base + 90
 
     @property
+    def edge_metrics_port(self) -> int:
+        """Loopback port of the opt-in edge exporter (with Prometheus): the port base + 91."""
+        return self.port_base + 91
+
+    @property
     def rtmp_control_port(self) -> int:
         """Loopback HTTP port of the ingest's rtmp_control (and /healthz)."""
         return self.port_base + 6
@@ -263,7 +268,8 @@ def prometheus_wanted() -> bool:
 
 def render_prometheus(cfg: StackConfig) -> Path:
     """Write ``<run_dir>/prometheus/prometheus.yml``: scrape every service process's ``/metrics`` every
-    5 s (label ``process`` = its name in the stack) and load the alert rules of
+    5 s (label ``process`` = its name in the stack) and the edge exporter (``reelhouse-admin
+    edge-metrics`` on the edge's access log, process ``edge``), and load the alert rules of
     ``deploy/observability/rules.yml`` (docs/observability.md). Returns the file's path."""
     import yaml
 
@@ -279,7 +285,11 @@ def render_prometheus(cfg: StackConfig) -> Path:
                 "static_configs": [
                     {"targets": [f"127.0.0.1:{port}"], "labels": {"process": name}} for name, port in cfg.service_ports().items()
                 ],
-            }
+            },
+            {
+                "job_name": "reelhouse-edge",
+                "static_configs": [{"targets": [f"127.0.0.1:{cfg.edge_metrics_port}"], "labels": {"process": "edge"}}],
+            },
         ],
     }
     path = folder / "prometheus.yml"
@@ -304,6 +314,12 @@ def programs(cfg: StackConfig, prefix: Path, conf: Path, ingest: tuple[Path, Pat
         out.append(("ingest", ["nginx", "-p", str(ingest[0]), "-c", str(ingest[1]), "-g", nginx_globals], {}))
     if prometheus_wanted():
         config = render_prometheus(cfg)
+        out.append((
+            "edge-metrics",
+            [str(bin_dir / "reelhouse-admin"), "edge-metrics", "--log", str(prefix / "access.log"),
+             "--port", str(cfg.edge_metrics_port), "--host", "127.0.0.1"],
+            {},
+        ))  # fmt: skip
         out.append((
             "prometheus",
             ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={config.parent / 'data'}",
@@ -384,6 +400,7 @@ def readiness_targets(cfg: StackConfig) -> dict[str, str]:
     targets.update({name: f"http://127.0.0.1:{port}/readyz" for name, port in cfg.service_ports().items()})
     if prometheus_wanted():
         targets["prometheus"] = f"http://127.0.0.1:{cfg.prometheus_port}/-/ready"
+        targets["edge-metrics"] = f"http://127.0.0.1:{cfg.edge_metrics_port}/metrics"
     return targets
 
 

@@ -31,8 +31,8 @@ def test_a_misspelled_field_fails_strict_validation(k8s, deploy_copy, edit):
 def test_a_root_container_fails_the_hardening_check(k8s, deploy_copy, edit):
     edit(
         deploy_copy / "deploy/k8s/base/edge.yaml",
-        "allowPrivilegeEscalation: false",
-        "allowPrivilegeEscalation: true",
+        "allowPrivilegeEscalation: false\n            readOnlyRootFilesystem: true\n            capabilities:\n              drop: [\"ALL\"]\n          volumeMounts:\n            - name: config",
+        "allowPrivilegeEscalation: true\n            readOnlyRootFilesystem: true\n            capabilities:\n              drop: [\"ALL\"]\n          volumeMounts:\n            - name: config",
     )
     problems = k8s.check_raw(deploy_copy)
     assert problems == ["Deployment/edge container edge: allowPrivilegeEscalation is not false"]

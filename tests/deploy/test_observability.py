@@ -47,6 +47,7 @@ def _exported() -> set[str]:
     """Sample names the five services export (counters with ``_total``, histograms' series)."""
     for service in SERVICES:
         importlib.import_module(f"reelhouse.{service}.main").build_app()
+    importlib.import_module("reelhouse.platform.edge_metrics")  # the edge's exporter (reelhouse-admin edge-metrics)
     names: set[str] = set()
     for family in REGISTRY.collect():
         if family.type == "counter":

@@ -42,7 +42,9 @@ def test_on_it_scrapes_every_service_process_with_the_alert_rules(tmp_path, monk
     checked = subprocess.run(["promtool", "check", "config", str(config_path)], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     config = yaml.safe_load(config_path.read_text())
-    scraped = {c["labels"]["process"]: c["targets"][0] for c in config["scrape_configs"][0]["static_configs"]}
-    assert scraped == {n: f"127.0.0.1:{p}" for n, p in cfg.service_ports().items()}
+    scraped = {c["labels"]["process"]: c["targets"][0] for job in config["scrape_configs"] for c in job["static_configs"]}
+    assert scraped == {**{n: f"127.0.0.1:{p}" for n, p in cfg.service_ports().items()}, "edge": f"127.0.0.1:{cfg.edge_metrics_port}"}
+    (exporter,) = [argv for name, argv, _ in programs(cfg, tmp_path, tmp_path / "edge.conf") if name == "edge-metrics"]
+    assert exporter[1:4] == ["edge-metrics", "--log", str(tmp_path / "access.log")]
     assert config["rule_files"] == [str(ROOT / "deploy" / "observability" / "rules.yml")]
     assert readiness_targets(cfg)["prometheus"] == f"http://127.0.0.1:{cfg.prometheus_port}/-/ready"

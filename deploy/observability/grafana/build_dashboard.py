@@ -67,6 +67,20 @@ ROWS: list[tuple[str, list[tuple[str, str, list[tuple[str, str]]]]]] = [
         ]),
         ("Webhook deliveries per minute", "short", [("{{outcome}}", "sum by (outcome) (rate(reelhouse_webhook_deliveries_total[5m])) * 60")]),
     ]),
+    ("Edge", [
+        ("Edge requests per second by status class", "reqps", [
+            ("{{status_class}}", "sum by (status_class) (rate(reelhouse_edge_requests_total[5m]))"),
+        ]),
+        ("Edge cache hit ratio (playback)", "percentunit", [
+            ("hit ratio", 'sum(rate(reelhouse_edge_requests_total{cache="HIT"}[5m])) / sum(rate(reelhouse_edge_requests_total{cache!="none"}[5m]))'),
+        ]),
+        ("Edge 4xx and 5xx per second by route", "reqps", [
+            ("{{route}} {{status_class}}", 'sum by (route, status_class) (rate(reelhouse_edge_requests_total{status_class=~"4xx|5xx"}[5m]))'),
+        ]),
+        ("Edge request time p99 by route", "s", [
+            ("{{route}}", "histogram_quantile(0.99, sum by (route, le) (rate(reelhouse_edge_request_duration_seconds_bucket[5m])))"),
+        ]),
+    ]),
     ("HTTP", [
         ("Requests per second", "reqps", [("{{service}}", "sum by (service) (rate(reelhouse_http_requests_total[5m]))")]),
         ("5xx ratio", "percentunit", [

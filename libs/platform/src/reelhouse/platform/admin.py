@@ -24,6 +24,7 @@ import asyncio
 import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import aio_pika
@@ -239,6 +240,24 @@ def dlq_replay(
         missing = ids - {m.message_id for m in replayed}
         typer.echo(f"not found in the dead-letter queues: {', '.join(sorted(missing))}", err=True)
         raise typer.Exit(1)
+
+
+@app.command("edge-metrics")
+def edge_metrics(
+    log: Annotated[Path, typer.Option(help="the edge's JSON access log (access_log ... edge)")],
+    port: Annotated[int, typer.Option(help="port of the /metrics endpoint")] = 9113,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "0.0.0.0",
+    from_start: Annotated[bool, typer.Option(help="count what the file already holds too")] = False,
+) -> None:
+    """Serve the edge's request, status and cache metrics on /metrics, read from its access log
+    (docs/observability.md, "Edge"); runs until stopped."""
+    from prometheus_client import start_http_server
+
+    from reelhouse.platform.edge_metrics import EdgeLogMetrics
+
+    start_http_server(port, addr=host)
+    Console(stderr=True).print(f"edge-metrics: following {log}, serving http://{host}:{port}/metrics")
+    EdgeLogMetrics(log, from_start=from_start).run()
 
 
 def main() -> None:
