@@ -139,10 +139,11 @@ def create_app(defn: ServiceDefinition) -> FastAPI:
             ready=lambda: _ready(app),
             interval_seconds=settings.metrics_interval_seconds,
         )
-        sampler_task = asyncio.create_task(sampler.run(), name=f"{defn.name}-metrics-sampler")
         for hook in defn.on_startup:
             await hook(app)
         await broker.start()
+        # sampled only once the broker is started: a first sample before would report "not ready"
+        sampler_task = asyncio.create_task(sampler.run(), name=f"{defn.name}-metrics-sampler")
         log.info("service.started", service=defn.name, queue=defn.queues.main if defn.handlers else None)
         try:
             yield
